@@ -1,0 +1,135 @@
+"""The ``course`` command for instructors and TAs. Thin: parse, call one function, print.
+
+    course release [ASSIGNMENT ...]              regenerate course/assignments from solutions/
+    course grade ASSIGNMENT SUBMISSIONS [--out]  autograde a class, write grades.csv and feedback
+    course sample-class ASSIGNMENT DIR           write a generated sample class
+    course demo [--out DIR]                      release, then grade a sample class of each assignment
+    course slides [--out DIR]                    export the lectures as offline reveal.js slides
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def _quiet() -> None:
+    warnings.filterwarnings("ignore")  # library deprecations are not the TA's business
+
+
+def cmd_release(args) -> int:
+    from .release import release
+
+    for path in release(args.assignments or None):
+        print(f"released {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+    return 0
+
+
+def _progress_bar(label: str):
+    from tqdm import tqdm
+
+    bar = None
+
+    def update(submission, status, done, total):
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc=label, unit="student", file=sys.stderr)
+        bar.set_postfix_str(f"{submission.student_id}: {status[:40]}")
+        bar.update(1)
+        if done == total:
+            bar.close()
+
+    return update
+
+
+def grade(assignment: str, submissions: Path, out: Path) -> int:
+    from .grading import grade_class
+    from .report import format_table, write_grades_csv, write_nbgrader_export
+
+    run = grade_class(assignment, submissions, out, on_progress=_progress_bar(f"grading {assignment}"))
+    csv_path = write_grades_csv(run, Path(out) / "grades.csv")
+    write_nbgrader_export(run, Path(out) / "nbgrader_export.csv")
+    print(format_table(run))
+    print(f"\ngrades:   {csv_path}\nfeedback: {Path(out) / 'feedback'}/<student>/{assignment}.html")
+    return 0
+
+
+def cmd_grade(args) -> int:
+    return grade(args.assignment, Path(args.submissions), Path(args.out or f"grades/{args.assignment}"))
+
+
+def cmd_sample_class(args) -> int:
+    from .samples import make_sample_class
+
+    students = make_sample_class(args.assignment, Path(args.dir))
+    print(f"wrote {len(students)} submissions to {args.dir}: {', '.join(students)}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from .release import assignments, release
+    from .samples import make_sample_class
+
+    out = Path(args.out).resolve()
+    print("Releasing the assignments from solutions/ with nbgrader ...")
+    for path in release():
+        print(f"  {path}")
+    for assignment in assignments():
+        submissions = out / "submissions" / assignment
+        students = make_sample_class(assignment, submissions)
+        print(f"\nGrading a sample class of {len(students)} for {assignment!r} "
+              f"(hidden tests, driven by the hidden reference) ...")
+        grade(assignment, submissions, out / assignment)
+    return 0
+
+
+def cmd_slides(args) -> int:
+    from .slides import export_slides
+    from .settings import COURSE_ROOT
+
+    for path in export_slides(COURSE_ROOT / "course" / "lectures", Path(args.out)):
+        print(f"wrote {path}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="course", description="Training Neural Networks: course tools "
+                                "for instructors and TAs.")
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("release", help="regenerate course/assignments/ from solutions/ (nbgrader)")
+    r.add_argument("assignments", nargs="*", help="assignment names (default: all)")
+    r.set_defaults(func=cmd_release)
+    g = sub.add_parser("grade", help="autograde a class of submissions")
+    g.add_argument("assignment")
+    g.add_argument("submissions", help="folder with one folder per student, or a .zip of it")
+    g.add_argument("--out", help="output folder (default grades/ASSIGNMENT)")
+    g.set_defaults(func=cmd_grade)
+    s = sub.add_parser("sample-class", help="write a generated sample class for an assignment")
+    s.add_argument("assignment")
+    s.add_argument("dir")
+    s.set_defaults(func=cmd_sample_class)
+    d = sub.add_parser("demo", help="release, then grade a generated sample class of each assignment")
+    d.add_argument("--out", default="demo-output", help="output folder (default demo-output)")
+    d.set_defaults(func=cmd_demo)
+    sl = sub.add_parser("slides", help="export the lectures to offline reveal.js slides")
+    sl.add_argument("--out", default="slides", help="output folder (default slides)")
+    sl.set_defaults(func=cmd_slides)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    _quiet()
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (FileNotFoundError, RuntimeError, ValueError) as exc:
+        print(f"course {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

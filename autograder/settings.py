@@ -1,0 +1,78 @@
+"""Grading settings in one place, and the nbgrader configuration made from them.
+
+``nbgrader_config.py`` at the course root and ``course grade`` both build their nbgrader
+configuration with :func:`nbgrader_config`, so the release and the grading never disagree.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from traitlets.config import Config
+
+__all__ = ["GradingSettings", "nbgrader_config", "COURSE_ROOT", "WARNING_PATTERN"]
+
+COURSE_ROOT = Path(__file__).resolve().parent.parent
+
+# Python's warnings.showwarning format, "file.py:12: UserWarning: text", and torch's C++
+# warnings "[W ...] Warning: text". A stderr chunk that matches is removed before scoring.
+WARNING_PATTERN = r"(?m)(^.*:\d+: \w*Warning: |^\[W[^\]]*\] .*Warning)"
+
+
+@dataclass(frozen=True)
+class GradingSettings:
+    """How submissions are executed and scored."""
+
+    course_id: str = "training-neural-networks"
+    """nbgrader's course id, stored in the gradebook."""
+
+    cell_timeout: int = 180
+    """Seconds one cell may run under autograding. The heavy cells shrink to a few seconds
+    under ``NBGRADER_EXECUTION`` and every hidden check runs in well under a second, so only
+    a runaway cell meets this."""
+
+    ignore_stderr_pattern: str = WARNING_PATTERN
+    """Regular expression for stderr output removed before scoring: nbgrader scores a test
+    cell 0 on any stderr output, and a library's warning must not cost a correct answer."""
+
+    max_output_lines: int = 200
+    """Lines of output kept per cell in the graded notebook and the feedback."""
+
+    max_traceback_lines: int = 40
+    """Traceback lines kept per cell."""
+
+    source_directory: str = "solutions"
+    """Where the source notebooks (solutions and hidden tests) live, relative to the root."""
+
+    release_directory: str = "course/assignments"
+    """Where ``generate_assignment`` writes the student version, relative to the root."""
+
+    extra: dict = field(default_factory=dict, compare=False)
+    """Further nbgrader settings, ``{"Class.trait": value}``."""
+
+
+def nbgrader_config(root: str | Path, settings: GradingSettings = GradingSettings()) -> Config:
+    """The nbgrader configuration of a course rooted at ``root``."""
+    c = Config()
+    c.CourseDirectory.root = str(Path(root).resolve())
+    c.CourseDirectory.course_id = settings.course_id
+    c.CourseDirectory.source_directory = settings.source_directory
+    c.CourseDirectory.release_directory = settings.release_directory
+    c.CourseDirectory.db_url = f"sqlite:///{Path(root).resolve() / 'gradebook.db'}"
+    # nbgrader copies every file of a source or submission folder that matches no `ignore`
+    # glob next to the notebook. Nothing but the notebook travels: no stray answer key from
+    # solutions/ into the release, no student's extra files into grading.
+    c.CourseDirectory.ignore = ["*"]
+    c.Execute.timeout = settings.cell_timeout
+    c.Execute.interrupt_on_timeout = True
+    c.IgnorePattern.enabled = True
+    c.IgnorePattern.pattern = settings.ignore_stderr_pattern
+    c.LimitOutput.max_lines = settings.max_output_lines
+    c.LimitOutput.max_traceback = settings.max_traceback_lines
+    c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+    c.GenerateAssignment.create_assignment = True
+    c.Autograde.create_student = True
+    for key, value in settings.extra.items():
+        section, trait = key.rsplit(".", 1)
+        setattr(c[section], trait, value)
+    return c

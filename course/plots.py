@@ -1,0 +1,197 @@
+"""Figures the lectures and assignments share: loss curves, optimizer paths, live curves."""
+from __future__ import annotations
+
+from typing import Mapping
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.colors import LogNorm
+
+from .surfaces import Surface
+
+__all__ = ["plot_history", "plot_surface", "plot_paths", "LiveCurves", "PATH_COLORS"]
+
+PATH_COLORS = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+
+
+def plot_history(histories: Mapping[str, Mapping], keys=("train_loss", "val_loss"), ax=None,
+                 logy: bool = False, title: str | None = None):
+    """Overlay per-epoch curves of several runs: ``{"label": history, ...}``.
+
+    Each key gets its own line style (solid for the first, dashed for the second, ...),
+    each run its own colour.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    styles = ["-", "--", ":", "-."]
+    for i, (label, history) in enumerate(histories.items()):
+        color = PATH_COLORS[i % len(PATH_COLORS)]
+        for j, key in enumerate(keys):
+            if key in history:
+                values = np.asarray(history[key], dtype=float)
+                ax.plot(np.arange(1, len(values) + 1), values, styles[j % len(styles)], color=color,
+                        label=f"{label} ({key})" if len(keys) > 1 else label)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(", ".join(keys))
+    if logy:
+        ax.set_yscale("log")
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_surface(surface: Surface, ax=None, num: int = 200, levels: int = 30):
+    """Contours of a 2-D surface, its start (circle) and its minimum (star)."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4.5))
+    X, Y, Z = surface.grid(num)
+    if surface.log_levels:
+        Zp = Z - Z.min() + 1e-3
+        ax.contour(X, Y, Zp, levels=np.logspace(np.log10(Zp.min()), np.log10(Zp.max()), levels),
+                   norm=LogNorm(), cmap="viridis", linewidths=0.6)
+    else:
+        ax.contour(X, Y, Z, levels=levels, cmap="viridis", linewidths=0.6)
+    ax.plot(*surface.start, "o", color="black", ms=6, label="start")
+    if surface.minimum is not None:
+        ax.plot(*surface.minimum, "*", color="red", ms=12, label="minimum")
+    ax.set_xlim(surface.xlim)
+    ax.set_ylim(surface.ylim)
+    ax.set_title(surface.name)
+    return ax
+
+
+def plot_paths(surface: Surface, paths: Mapping[str, np.ndarray], ax=None, styles=None):
+    """Draw optimizer paths ``{"label": (T, 2) array}`` over the surface's contours."""
+    ax = plot_surface(surface, ax=ax)
+    styles = styles or {}
+    for i, (label, path) in enumerate(paths.items()):
+        kwargs = {"color": PATH_COLORS[i % len(PATH_COLORS)], "lw": 1.6, "marker": ".", "ms": 3}
+        kwargs.update(styles.get(label, {}))
+        ax.plot(path[:, 0], path[:, 1], label=label, **kwargs)
+    ax.legend(fontsize="small", loc="best")
+    return ax
+
+
+class LiveCurves:
+    """A :func:`course.training.fit` callback that redraws loss/accuracy curves every epoch.
+
+    In a notebook the figure updates in place; headless (nbconvert, CI) it is drawn once,
+    at the end, so exported notebooks still show it.
+    """
+
+    def __init__(self, keys=("train_loss", "val_loss"), every: int = 1, title: str | None = None):
+        self.keys, self.every, self.title = keys, every, title
+        self.handle = None
+        self.fig = None
+
+    def __call__(self, epoch, history, model):
+        if epoch % self.every:
+            return False
+        self.draw(history)
+        return False
+
+    def draw(self, history):
+        from IPython.display import display
+
+        if self.fig is None:
+            self.fig, self.ax = plt.subplots(figsize=(6, 3.2))
+            plt.close(self.fig)  # shown through the display handle only
+        self.ax.clear()
+        plot_history({"": history}, keys=self.keys, ax=self.ax, title=self.title)
+        if self.handle is None:
+            self.handle = display(self.fig, display_id=True)
+        else:
+            self.handle.update(self.fig)
+
+
+# ---------------------------------------------------------------- images, diagnostics, embeddings
+__all__ += ["show_images", "image_array", "plot_layer_stats", "plot_lr_range", "plot_embedding"]
+
+
+def image_array(x) -> np.ndarray:
+    """One image ``(C, H, W)`` (tensor or array, C = 1 or 3) as an ``imshow``-ready array."""
+    x = np.asarray(x.detach().cpu().float() if hasattr(x, "detach") else x, dtype=float)
+    return x[0] if x.shape[0] == 1 else np.clip(np.moveaxis(x, 0, -1), 0, 1)
+
+
+def show_images(X, titles=None, ncols: int = 8, fig=None, value_range=(0.0, 1.0),
+                cmap: str = "gray", size: float = 1.2):
+    """A grid of images ``(N, C, H, W)`` with optional titles; returns the ``AxesImage`` list.
+
+    Draws on ``fig`` (a ``Figure`` or ``SubFigure``; a new figure by default). Grey images use
+    ``cmap`` over ``value_range``; colour images are clipped to [0, 1]. Widgets update the
+    returned artists with ``set_data(image_array(x))``.
+    """
+    n = len(X)
+    ncols = min(ncols, n) or 1
+    nrows = -(-n // ncols)
+    if fig is None:
+        fig = plt.figure(figsize=(size * ncols, size * nrows + (0.25 * nrows if titles else 0)),
+                         layout="constrained")
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+    artists = []
+    for i, ax in enumerate(axes):
+        ax.set_axis_off()
+        if i >= n:
+            continue
+        vmin, vmax = value_range if value_range is not None else (None, None)
+        artists.append(ax.imshow(image_array(X[i]), cmap=cmap, vmin=vmin, vmax=vmax,
+                                 interpolation="nearest"))
+        if titles is not None:
+            ax.set_title(str(titles[i]), fontsize="small")
+    return artists
+
+
+def plot_layer_stats(stats: Mapping[str, Mapping[str, list]], key: str = "grad_norm", ax=None,
+                     logy: bool = True):
+    """One line per layer over epochs, from :class:`course.diagnostics.GradientStats`."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    for i, (name, values) in enumerate(stats.items()):
+        series = np.asarray(values[key], dtype=float)
+        ax.plot(np.arange(1, len(series) + 1), series, marker=".",
+                color=plt.cm.viridis(i / max(len(stats) - 1, 1)), label=name)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(key.replace("_", " "))
+    if logy:
+        ax.set_yscale("log")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_lr_range(result, ax=None):
+    """Loss against learning rate (log scale) from :func:`course.diagnostics.lr_range_test`."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(result.lrs, result.losses, ".", color="lightgray", label="loss per step")
+    ax.plot(result.lrs, result.smoothed, "-", color=PATH_COLORS[0], label="smoothed")
+    ax.axvline(result.best_lr, color=PATH_COLORS[3], ls=":", label=f"lowest: {result.best_lr:.2g}")
+    ax.axvline(result.suggestion, color=PATH_COLORS[2], ls="--",
+               label=f"suggested: {result.suggestion:.2g}")
+    finite = np.asarray(result.smoothed, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if len(finite):
+        ax.set_ylim(0, min(float(finite.max()), 3 * float(finite[0])) * 1.05)
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("training loss")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_embedding(Z, y, ax=None, class_names=None, title: str | None = None, s: float = 8):
+    """A 2-D projection ``Z`` ``(N, 2)`` of features, one colour per class ``y``."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 4.5))
+    Z, y = np.asarray(Z), np.asarray(y)
+    cmap = plt.get_cmap("tab10")
+    for c in np.unique(y):
+        label = class_names[c] if class_names is not None else str(c)
+        ax.scatter(Z[y == c, 0], Z[y == c, 1], s=s, color=cmap(int(c) % 10), label=label, alpha=0.8)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize="x-small", markerscale=2, ncol=2, loc="best")
+    return ax

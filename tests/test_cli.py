@@ -1,0 +1,107 @@
+"""`course grade` end to end, through the real nbgrader pipeline on a temporary course."""
+import csv
+import re
+
+import nbformat
+import pytest
+
+from autograder.cli import main
+from autograder.samples import make_sample_class, solved_notebook, with_mistake
+
+ASSIGNMENT = "optimizers"
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """A small class graded once by `course grade`: its CSV rows, feedback folder and output."""
+    root = tmp_path_factory.mktemp("grading")
+    submissions = root / "submissions"
+    make_sample_class(ASSIGNMENT, submissions)
+    keep = {"perfect", "blank", "adam-no-bias-correction", "corrupted", "no-notebook"}
+    for folder in submissions.iterdir():
+        if folder.name not in keep:
+            for f in folder.iterdir():
+                f.unlink()
+            folder.rmdir()
+    noisy = with_mistake(solved_notebook(ASSIGNMENT), [(
+        "adam_step", "beta1, beta2 = betas",
+        "import warnings; warnings.warn('a harmless warning', UserWarning)\n    beta1, beta2 = betas")])
+    (submissions / "noisy").mkdir()
+    nbformat.write(noisy, submissions / "noisy" / f"{ASSIGNMENT}.ipynb")
+    out = root / "out"
+    assert main(["grade", ASSIGNMENT, str(submissions), "--out", str(out)]) == 0
+    with open(out / "grades.csv", newline="") as f:
+        rows = {row["student_id"]: row for row in csv.DictReader(f)}
+    return rows, out
+
+
+pytestmark = pytest.mark.slow
+
+
+def test_csv_has_the_promised_columns(graded):
+    """Does grades.csv start with student_id, score, max_score, status, then one column per graded cell?"""
+    rows, out = graded
+    header = next(csv.reader(open(out / "grades.csv")))
+    assert header[:4] == ["student_id", "score", "max_score", "status"]
+    assert "test_adam_first_step" in header and "test_adam_class" in header
+    assert set(rows) == {"perfect", "blank", "adam-no-bias-correction", "corrupted", "no-notebook", "noisy"}
+
+
+def test_perfect_student_gets_full_marks(graded):
+    """Does the solution, submitted as a student would, get every point?"""
+    rows, _ = graded
+    assert rows["perfect"]["status"] == "graded"
+    assert float(rows["perfect"]["score"]) == float(rows["perfect"]["max_score"]) == 17
+
+
+def test_warnings_on_stderr_cost_nothing(graded):
+    """Does a correct answer that emits warnings on stderr still get every point?"""
+    rows, _ = graded
+    assert float(rows["noisy"]["score"]) == 17, rows["noisy"]
+
+
+def test_untouched_release_scores_zero(graded):
+    """Does the released notebook, submitted untouched, score 0 and still count as graded?"""
+    rows, _ = graded
+    assert rows["blank"]["status"] == "graded" and float(rows["blank"]["score"]) == 0
+
+
+def test_typical_mistake_gets_partial_credit_and_its_diagnosis(graded):
+    """Does Adam without bias correction lose exactly the Adam cells, keep the others, and read
+    in its feedback which mistake it made?"""
+    rows, out = graded
+    row = rows["adam-no-bias-correction"]
+    assert 0 < float(row["score"]) < 17
+    for cell in ("test_sgd_momentum", "test_sgd_nesterov", "test_rmsprop"):
+        assert float(row[cell]) > 0, cell
+    for cell in ("test_adam_first_step", "test_adam_bias_correction", "test_adam_long_trajectory"):
+        assert float(row[cell]) == 0, cell
+    html = (out / "feedback" / "adam-no-bias-correction" / f"{ASSIGNMENT}.html").read_text()
+    text = re.sub(r"<[^>]+>", "", html)
+    assert "without bias correction" in text
+
+
+def test_ungradable_submissions_get_a_row_with_the_reason(graded):
+    """Do a truncated notebook and a missing notebook get their row and a reason, not a crash?"""
+    rows, out = graded
+    assert "not valid JSON" in rows["corrupted"]["status"]
+    assert "no notebook" in rows["no-notebook"]["status"]
+    assert float(rows["corrupted"]["score"]) == 0
+    assert not (out / "feedback" / "corrupted").exists()
+
+
+def test_feedback_for_every_graded_student_and_nbgrader_export(graded):
+    """Is there a feedback page for each graded student, and nbgrader's own CSV export?"""
+    rows, out = graded
+    for sid, row in rows.items():
+        page = out / "feedback" / sid / f"{ASSIGNMENT}.html"
+        assert page.is_file() == (row["status"] == "graded"), sid
+    export = list(csv.DictReader(open(out / "nbgrader_export.csv")))
+    assert {r["student_id"] for r in export} >= {"perfect", "blank"}
+    assert float(next(r for r in export if r["student_id"] == "perfect")["score"]) == 17
+
+
+def test_missing_submissions_folder_is_a_clear_error(tmp_path, capsys):
+    """Does `course grade` on a folder that is not there exit 2 with a one-line reason?"""
+    assert main(["grade", ASSIGNMENT, str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")]) == 2
+    assert "no such file" in capsys.readouterr().err
