@@ -5,6 +5,7 @@
     course sample-class ASSIGNMENT DIR           write a generated sample class
     course demo [--out DIR]                      release, then grade a sample class of each assignment
     course slides [--out DIR]                    export the lectures as offline reveal.js slides
+    course bundle [--out FILE]                   the zip students receive: course/ and an installer
 """
 from __future__ import annotations
 
@@ -96,6 +97,13 @@ def cmd_slides(args) -> int:
     return 0
 
 
+def cmd_bundle(args) -> int:
+    from .bundle import build_student_bundle
+
+    print(f"wrote {build_student_bundle(Path(args.out))}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="course", description="Training Neural Networks: course tools "
                                 "for instructors and TAs.")
@@ -118,6 +126,9 @@ def parser() -> argparse.ArgumentParser:
     sl = sub.add_parser("slides", help="export the lectures to offline reveal.js slides")
     sl.add_argument("--out", default="slides", help="output folder (default slides)")
     sl.set_defaults(func=cmd_slides)
+    b = sub.add_parser("bundle", help="build the zip students receive (course/ only, installable)")
+    b.add_argument("--out", default="dist/student-course.zip", help="zip to write")
+    b.set_defaults(func=cmd_bundle)
     return p
 
 
