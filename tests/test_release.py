@@ -70,29 +70,52 @@ def _course_text_files():
             yield path
 
 
+def _secret_blocks():
+    """Lines inside solution and hidden-test blocks, and the references' statements."""
+    for path in SOLUTIONS.glob("*/*.ipynb"):
+        for cell in _cells(path):
+            block, inside = [], False
+            for line in cell.source.splitlines():
+                if re.match(r"\s*### BEGIN (SOLUTION|HIDDEN TESTS)", line):
+                    inside, block = True, []
+                elif re.match(r"\s*### END (SOLUTION|HIDDEN TESTS)", line):
+                    inside = False
+                    yield block
+                elif inside and line.strip():
+                    block.append(line.strip())
+    for path in (COURSE_ROOT / "autograder" / "reference").glob("*.py"):
+        yield [line.strip() for line in path.read_text().splitlines()
+               if line.strip() and not line.strip().startswith(("#", '"""'))]
+
+
+def _distinctive(blocks):
+    """What would give an answer away: a long line with arithmetic, or two consecutive lines."""
+    singles, pairs = set(), set()
+    for block in blocks:
+        for line in block:
+            if len(line) >= 30 and re.search(r"[-+*/] ", line) and not line.startswith(("def ", "print(")):
+                singles.add(line)
+        for a, b in zip(block, block[1:]):
+            if len(a) + len(b) >= 40 and not a.startswith(("def ", "class ", "@")):
+                pairs.add((a, b))
+    return singles, pairs
+
+
 def test_course_contains_no_solution_hidden_test_or_reference():
     """Is there no solution text, no hidden test, no autograder import and no reference code
     anywhere under course/?"""
-    solution_lines = set()
-    for path in SOLUTIONS.glob("*/*.ipynb"):
-        for cell in _cells(path):
-            inside = False
-            for line in cell.source.splitlines():
-                if re.match(r"\s*### BEGIN (SOLUTION|HIDDEN TESTS)", line):
-                    inside = True
-                elif re.match(r"\s*### END (SOLUTION|HIDDEN TESTS)", line):
-                    inside = False
-                elif inside and len(line.strip()) > 25:
-                    solution_lines.add(line.strip())
-    reference_lines = {line.strip() for p in (COURSE_ROOT / "autograder" / "reference").glob("*.py")
-                       for line in p.read_text().splitlines()
-                       if len(line.strip()) > 25 and (" = " in line or line.strip().startswith("return "))}
+    singles, pairs = _distinctive(_secret_blocks())
     for path in _course_text_files():
         text = path.read_text(errors="replace")
         for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
             assert marker not in text, f"{path}: {marker}"
         assert not re.search(r"(from|import)\s+autograder", text), f"{path} imports autograder"
-        leaked = [line for line in solution_lines | reference_lines if line in text]
+        if path.suffix == ".ipynb":
+            lines = [line.strip() for cell in _cells(path) for line in cell.source.splitlines() if line.strip()]
+        else:
+            lines = [line.strip() for line in text.splitlines() if line.strip()]
+        leaked = [line for line in lines if line in singles]
+        leaked += [f"{a} / {b}" for a, b in zip(lines, lines[1:]) if (a, b) in pairs]
         assert not leaked, f"{path} contains solution/reference lines: {leaked[:3]}"
 
 
@@ -124,3 +147,13 @@ def test_released_notebooks_have_stubs_and_visible_tests():
             assert "raise NotImplementedError()" in cell.source and "# YOUR CODE HERE" in cell.source
         for cell in grade_cells:
             assert "assert" in cell.source, cell.metadata["nbgrader"]["grade_id"]
+
+
+def test_hidden_tests_run_before_visible_ones():
+    """Does every graded cell with hidden tests start with them, so a failing student reads the
+    hidden check's diagnosis rather than a bare visible assert?"""
+    for path in SOLUTIONS.glob("*/*.ipynb"):
+        for cell in _cells(path):
+            if cell.metadata.get("nbgrader", {}).get("grade") and "BEGIN HIDDEN TESTS" in cell.source:
+                assert cell.source.lstrip().startswith("### BEGIN HIDDEN TESTS"), \
+                    f"{path.name}: {cell.metadata['nbgrader']['grade_id']}"
