@@ -47,11 +47,21 @@ def _progress_bar(label: str):
     return update
 
 
-def grade(assignment: str, submissions: Path, out: Path) -> int:
+def grade(assignment: str, submissions: Path, out: Path, jobs: int | None = None,
+          sandbox: bool = True, due: str | None = None, timeout: int | None = None,
+          memory_mb: int | None = None, cell_timeout: int | None = None) -> int:
+    from dataclasses import replace
+
     from .grading import grade_class
     from .report import format_table, write_grades_csv, write_nbgrader_export
+    from .settings import GradingSettings
 
-    run = grade_class(assignment, submissions, out, on_progress=_progress_bar(f"grading {assignment}"))
+    settings = replace(GradingSettings(), sandbox=sandbox, due_date=due, **{
+        key: value for key, value in (("submission_timeout", timeout), ("memory_limit_mb", memory_mb),
+                                      ("cell_timeout", cell_timeout), ("call_timeout", cell_timeout))
+        if value is not None})
+    run = grade_class(assignment, submissions, out, settings=settings, jobs=jobs,
+                      on_progress=_progress_bar(f"grading {assignment}"))
     csv_path = write_grades_csv(run, Path(out) / "grades.csv")
     write_nbgrader_export(run, Path(out) / "nbgrader_export.csv")
     print(format_table(run))
@@ -60,7 +70,9 @@ def grade(assignment: str, submissions: Path, out: Path) -> int:
 
 
 def cmd_grade(args) -> int:
-    return grade(args.assignment, Path(args.submissions), Path(args.out or f"grades/{args.assignment}"))
+    return grade(args.assignment, Path(args.submissions), Path(args.out or f"grades/{args.assignment}"),
+                 jobs=args.jobs, sandbox=args.sandbox, due=args.due, timeout=args.timeout,
+                 memory_mb=args.memory_mb, cell_timeout=args.cell_timeout)
 
 
 def cmd_sample_class(args) -> int:
@@ -115,6 +127,19 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("assignment")
     g.add_argument("submissions", help="folder with one folder per student, or a .zip of it")
     g.add_argument("--out", help="output folder (default grades/ASSIGNMENT)")
+    g.add_argument("--jobs", "-j", type=int, default=None,
+                   help="submissions graded at once (default: one per CPU core)")
+    g.add_argument("--no-sandbox", dest="sandbox", action="store_false",
+                   help="run student code without bubblewrap (memory and time limits only)")
+    g.add_argument("--due", default=None,
+                   help="due date, e.g. '2026-11-20 17:00:00 UTC': later timestamp.txt files get "
+                        "nbgrader's late penalty")
+    g.add_argument("--timeout", type=int, default=None,
+                   help="wall-clock seconds per submission (default 1200)")
+    g.add_argument("--memory-mb", type=int, default=None,
+                   help="memory limit per student process in MB (default 4096)")
+    g.add_argument("--cell-timeout", type=int, default=None,
+                   help="seconds one cell (and one call inside a hidden check) may run (default 180)")
     g.set_defaults(func=cmd_grade)
     s = sub.add_parser("sample-class", help="write a generated sample class for an assignment")
     s.add_argument("assignment")

@@ -1,13 +1,22 @@
-"""Grading a class: nbgrader's autograde, feedback and gradebook, one submission at a time.
+"""Grading a class: each submission executed alone and in parallel, one gradebook written by one writer.
 
-The grading course lives under ``OUT/nbgrader`` (source, submitted, autograded, feedback
-and the SQLite gradebook), so a run never touches the instructor's repository and a rerun
-regrades idempotently. Each student ends with a :class:`StudentResult`: a score, or the
-reason there is none.
+The grading course lives under ``OUT/nbgrader``: ``source`` (generated once into the
+gradebook), ``submitted`` (each student's notebook as handed in), ``executed`` (the notebook
+after its sandboxed run and the trusted hidden checks), ``autograded``, ``feedback`` and
+``gradebook.db``. Submissions run through an executor (``concurrent.futures``-style
+``submit``; a thread pool of worker processes by default, Dask distributed's
+``client.get_executor()`` works unchanged), each in a private course of its own
+(:mod:`autograder.worker`). As each comes back, this process alone runs nbgrader's autograde
+on the executed notebook with execution switched off: nbgrader's ``SaveAutoGrades`` and
+late-penalty plugin write the one SQLite gradebook, never two writers at once. Rerunning
+regrades idempotently; a resubmission replaces the earlier one.
 """
 from __future__ import annotations
 
+import os
 import shutil
+import sys
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -15,10 +24,16 @@ from typing import Callable
 from .release import make_api
 from .settings import COURSE_ROOT, GradingSettings
 from .submissions import Submission, find_submissions
+from .worker import GRADED, grade_submission, make_job
 
-__all__ = ["StudentResult", "GradingRun", "grade_class", "GRADED"]
+__all__ = ["StudentResult", "GradingRun", "grade_class", "GRADED", "is_graded", "SequentialExecutor"]
 
-GRADED = "graded"
+_warned_no_sandbox = False
+
+
+def is_graded(status: str) -> bool:
+    """``graded``, or ``graded (what happened on the way)``: nbgrader scored the notebook."""
+    return status == GRADED or status.startswith(GRADED + " (")
 
 
 @dataclass
@@ -31,6 +46,10 @@ class StudentResult:
     feedback: Path | None = None
     note: str | None = None
 
+    @property
+    def graded(self) -> bool:
+        return is_graded(self.status)
+
 
 @dataclass
 class GradingRun:
@@ -41,9 +60,37 @@ class GradingRun:
     course_dir: Path
 
 
-def _prepare_course(assignment: str, work: Path, source_root: Path,
-                    settings: GradingSettings):
-    """A grading course under ``work``: the source notebook, generated once into the gradebook."""
+class SequentialExecutor(Executor):
+    """``submit`` runs the task at once, in this thread: plain sequential grading."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
+            future.set_exception(exc)
+        return future
+
+
+def _api(work: Path, settings: GradingSettings):
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, SaveAutoGrades
+
+    return make_api(work, settings, **{
+        "CourseDirectory.source_directory": "source",
+        "CourseDirectory.release_directory": "release",
+        "CourseDirectory.submitted_directory": "executed",
+        "CourseDirectory.autograded_directory": "autograded",
+        "CourseDirectory.feedback_directory": "feedback",
+        # the notebook was executed by a worker: here nbgrader only scores and records it
+        "Autograde.sanitize_preprocessors": [CheckCellMetadata],
+        "Autograde.autograde_preprocessors": [ClearMetadataPreprocessor, SaveAutoGrades,
+                                              AssignLatePenalties, CheckCellMetadata],
+    })
+
+
+def _prepare_course(assignment: str, work: Path, source_root: Path, settings: GradingSettings):
+    """The grading course under ``work``: the source notebook, generated into the gradebook."""
     source = source_root / settings.source_directory / assignment / f"{assignment}.ipynb"
     if not source.is_file():
         raise FileNotFoundError(f"no source notebook for assignment {assignment!r}: {source}")
@@ -54,17 +101,68 @@ def _prepare_course(assignment: str, work: Path, source_root: Path,
     result = api.generate_assignment(assignment, force=True, create=True)
     if not result.get("success"):
         raise RuntimeError(f"nbgrader could not prepare {assignment!r}:\n{result.get('log', '')}")
+    with api.gradebook as gb:
+        gb.update_or_create_assignment(assignment, duedate=settings.due_date)
     return api
 
 
-def _api(work: Path, settings: GradingSettings):
-    return make_api(work, settings, **{
-        "CourseDirectory.source_directory": "source",
-        "CourseDirectory.release_directory": "release",
-        "CourseDirectory.submitted_directory": "submitted",
-        "CourseDirectory.autograded_directory": "autograded",
-        "CourseDirectory.feedback_directory": "feedback",
-    })
+def _hidden_paths(source_root: Path, settings: GradingSettings, out: Path, submissions: Path) -> list[Path]:
+    """What student code must not see: the reference and checks, the solutions, the grading
+    output (gradebook included) and the class's submissions."""
+    import autograder
+
+    return [Path(autograder.__file__).resolve().parent,
+            (source_root / settings.source_directory).resolve(), out, submissions.resolve()]
+
+
+def _say_once_without_sandbox(settings: GradingSettings) -> None:
+    global _warned_no_sandbox
+    from .sandbox import NO_SANDBOX_MESSAGE, bwrap_available
+
+    if _warned_no_sandbox:
+        return
+    if not settings.sandbox:
+        print("warning: grading with --no-sandbox: student code runs with your rights (memory "
+              "and time limits only).", file=sys.stderr)
+        _warned_no_sandbox = True
+    elif not bwrap_available():
+        print(NO_SANDBOX_MESSAGE, file=sys.stderr)
+        _warned_no_sandbox = True
+
+
+def _record(api, work: Path, assignment: str, submission: Submission, outcome: dict) -> str:
+    """Stage the executed notebook and let nbgrader score it into the gradebook; the status."""
+    sid = submission.student_id
+    original = work / "submitted" / sid / assignment
+    if original.exists():
+        shutil.rmtree(original)
+    original.mkdir(parents=True)
+    shutil.copyfile(submission.notebook, original / f"{assignment}.ipynb")
+    executed = work / "executed" / sid / assignment
+    if executed.exists():
+        shutil.rmtree(executed)  # a resubmission replaces the earlier one
+    if outcome.get("status") != GRADED or not outcome.get("notebook"):
+        _forget(api, assignment, sid)  # no stale grade from an earlier run stays behind
+        return str(outcome.get("status") or "grading failed")
+    executed.mkdir(parents=True)
+    (executed / f"{assignment}.ipynb").write_bytes(outcome["notebook"])
+    if submission.timestamp:
+        (executed / "timestamp.txt").write_text(submission.timestamp)
+    result = api.autograde(assignment, sid, force=True, create=True)
+    if not result.get("success"):
+        return f"autograde failed: {_last_error(result)}"
+    incidents = [str(i)[:120] for i in outcome.get("incidents") or []]
+    return GRADED + (f" ({'; '.join(incidents)})" if incidents else "")
+
+
+def _forget(api, assignment: str, student_id: str) -> None:
+    from nbgrader.api import MissingEntry
+
+    with api.gradebook as gb:
+        try:
+            gb.remove_submission(assignment, student_id)
+        except MissingEntry:
+            pass
 
 
 def _last_error(result: dict) -> str:
@@ -74,26 +172,6 @@ def _last_error(result: dict) -> str:
         if "Error" in line or "error" in line:
             return line[:200]
     return lines[-1][:200] if lines else "unknown error"
-
-
-def _stage(api, work: Path, assignment: str, submission: Submission) -> None:
-    """Copy the notebook (and its timestamp) into nbgrader's ``submitted`` folder."""
-    dest = work / "submitted" / submission.student_id / assignment
-    if dest.exists():
-        shutil.rmtree(dest)  # a resubmission replaces the earlier one
-    dest.mkdir(parents=True)
-    shutil.copyfile(submission.notebook, dest / f"{assignment}.ipynb")
-    if submission.timestamp:
-        (dest / "timestamp.txt").write_text(submission.timestamp)
-
-
-def _autograde_one(api, work: Path, assignment: str, submission: Submission) -> str:
-    """Autograde one staged submission; return its status."""
-    _stage(api, work, assignment, submission)
-    result = api.autograde(assignment, submission.student_id, force=True, create=True)
-    if not result.get("success"):
-        return f"autograde failed: {_last_error(result)}"
-    return GRADED
 
 
 def _feedback(api, work: Path, out: Path, assignment: str, student_id: str) -> Path | None:
@@ -108,7 +186,8 @@ def _feedback(api, work: Path, out: Path, assignment: str, student_id: str) -> P
 
 
 def _read_gradebook(api, assignment: str):
-    """Grade cells in notebook order, their maxima, and every graded student's scores."""
+    """Grade cells in notebook order, their maxima, and every graded student's scores
+    (after nbgrader's late penalty) with the penalty itself."""
     from nbgrader.api import MissingEntry
 
     with api.gradebook as gb:
@@ -125,48 +204,96 @@ def _read_gradebook(api, assignment: str):
             except MissingEntry:
                 continue
             per_cell = {g.name: float(g.score) for nb in submission.notebooks for g in nb.grades}
-            scores[student.id] = (float(submission.score), per_cell)
+            penalty = float(submission.late_submission_penalty or 0)
+            scores[student.id] = (float(submission.score) - penalty, per_cell, penalty,
+                                  float(submission.total_seconds_late or 0))
     return cells, max_score, scores
+
+
+def _default_executor(settings: GradingSettings, jobs: int | None) -> Executor:
+    workers = jobs if jobs is not None else settings.jobs
+    workers = workers or os.cpu_count() or 1
+    return SequentialExecutor() if workers == 1 else ThreadPoolExecutor(max_workers=workers)
 
 
 def grade_class(assignment: str, submissions: Path, out: Path,
                 settings: GradingSettings = GradingSettings(), source_root: Path = COURSE_ROOT,
-                on_progress: Callable[[Submission, str, int, int], None] | None = None) -> GradingRun:
+                on_progress: Callable[[Submission, str, int, int], None] | None = None,
+                executor: Executor | None = None, jobs: int | None = None) -> GradingRun:
     """Autograde every submission of ``assignment`` and write feedback; return the results.
 
     ``submissions`` is a folder with one folder per student (or a ``.zip`` of it). A
     submission that cannot be graded gets its reason as its status and a score of 0; the rest
-    of the class is graded. ``on_progress(submission, status, done, total)`` is called after
-    each student.
+    of the class is graded. ``executor`` runs the submissions (``submit``, futures that
+    ``concurrent.futures.as_completed`` accepts); by default ``jobs`` (or ``settings.jobs``,
+    or one per core) worker processes. ``on_progress(submission, status, done, total)`` is
+    called after each student.
     """
     out = Path(out).resolve()
     work = out / "nbgrader"
     work.mkdir(parents=True, exist_ok=True)
+    source_root = Path(source_root).resolve()
     found = find_submissions(Path(submissions), assignment, work)
-    api = _prepare_course(assignment, work, Path(source_root), settings)
+    api = _prepare_course(assignment, work, source_root, settings)
+    _say_once_without_sandbox(settings)
 
-    statuses: dict[str, Submission | str] = {}
-    for done, submission in enumerate(found, start=1):
-        if submission.problem:
-            status = submission.problem
-        else:
-            try:
-                status = _autograde_one(api, work, assignment, submission)
-            except Exception as exc:  # noqa: BLE001 - one student's failure must not stop the class
-                status = f"autograde failed: {type(exc).__name__}: {exc}"[:200]
+    source = (work / "source" / assignment / f"{assignment}.ipynb").read_bytes()
+    gradebook = (work / "gradebook.db").read_bytes()
+    hidden = _hidden_paths(source_root, settings, out, Path(submissions))
+    statuses: dict[str, str] = {}
+    feedback: dict[str, Path | None] = {}
+    done = 0
+
+    def finish(submission: Submission, status: str) -> None:
+        nonlocal done
         statuses[submission.student_id] = status
+        done += 1
         if on_progress is not None:
             on_progress(submission, status, done, len(found))
+
+    own_executor = executor is None
+    executor = executor or _default_executor(settings, jobs)
+    workers = getattr(executor, "_max_workers", None) or jobs or settings.jobs or os.cpu_count() or 1
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    try:
+        futures = {}
+        for submission in found:
+            if submission.problem:
+                finish(submission, submission.problem)
+                continue
+            job = make_job(assignment, submission.student_id, submission.notebook.read_bytes(),
+                           source, gradebook, settings, hidden, threads)
+            futures[executor.submit(grade_submission, job)] = submission
+        for future in as_completed(futures):
+            submission = futures[future]
+            try:
+                status = _record(api, work, assignment, submission, future.result())
+                if is_graded(status):
+                    feedback[submission.student_id] = _feedback(api, work, out, assignment,
+                                                                submission.student_id)
+            except Exception as exc:  # noqa: BLE001 - one student's failure must not stop the class
+                status = f"grading failed: {type(exc).__name__}: {exc}"[:200]
+            finish(submission, status)
+    finally:
+        if own_executor:
+            executor.shutdown(wait=True)
 
     cells, max_score, scores = _read_gradebook(api, assignment)
     results = []
     for submission in found:
         sid, status = submission.student_id, statuses[submission.student_id]
-        if status == GRADED and sid in scores:
-            score, per_cell = scores[sid]
-            feedback = _feedback(api, work, out, assignment, sid)
-            results.append(StudentResult(sid, score, max_score, GRADED, per_cell, feedback,
+        if is_graded(status) and sid in scores:
+            score, per_cell, penalty, late = scores[sid]
+            if penalty:
+                status = _with_incident(status, f"late by {late / 3600:.1f} h: penalty {penalty:g}")
+            results.append(StudentResult(sid, score, max_score, status, per_cell, feedback.get(sid),
                                          submission.note))
         else:
             results.append(StudentResult(sid, 0.0, max_score, status, {}, None, submission.note))
     return GradingRun(assignment, results, [name for name, _ in cells], max_score, work)
+
+
+def _with_incident(status: str, incident: str) -> str:
+    if status == GRADED:
+        return f"{GRADED} ({incident})"
+    return status[:-1] + f"; {incident})"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from .grading import GRADED, GradingRun
+from .grading import GradingRun
 
 __all__ = ["write_grades_csv", "write_nbgrader_export", "format_table"]
 
@@ -39,14 +39,14 @@ def write_nbgrader_export(run: GradingRun, path: Path) -> Path:
 
 def format_table(run: GradingRun) -> str:
     """A fixed-width table: student, score, then the status or the notes."""
-    rows = sorted(run.results, key=lambda r: (r.status != GRADED, -r.score, r.student_id))
+    rows = sorted(run.results, key=lambda r: (not r.graded, -r.score, r.student_id))
     width = max([len("student")] + [len(r.student_id) for r in rows])
     lines = [f"{'student':<{width}}  {'score':>11}  status",
              f"{'-' * width}  {'-' * 11}  {'-' * 40}"]
     for r in rows:
-        status = r.status if r.status != GRADED else ("graded" + (f" ({r.note})" if r.note else ""))
+        status = r.status + (f" [{r.note}]" if r.note and r.graded else "")
         lines.append(f"{r.student_id:<{width}}  {_number(r.score):>5} / {_number(r.max_score):<3}  {status}")
-    graded = [r for r in rows if r.status == GRADED]
+    graded = [r for r in rows if r.graded]
     if graded:
         mean = sum(r.score for r in graded) / len(graded)
         lines.append(f"{len(graded)} graded, {len(rows) - len(graded)} not gradable; mean of graded "

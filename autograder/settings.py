@@ -47,6 +47,36 @@ class GradingSettings:
     release_directory: str = "course/assignments"
     """Where ``generate_assignment`` writes the student version, relative to the root."""
 
+    jobs: int = 0
+    """Submissions graded at once; 0 for one per CPU core. Each runs in its own process."""
+
+    sandbox: bool = True
+    """Run student code in bubblewrap (no network, read-only file system but its scratch
+    folder, reference and grading output hidden). Without bwrap on the machine, grading says
+    so once and runs with the resource limits only."""
+
+    memory_limit_mb: int = 4096
+    """Address space one student process may map (RLIMIT_AS). A kernel with torch, NumPy and
+    the assignment's data maps about 1 GB; a memory bomb meets this and gets a MemoryError."""
+
+    file_limit_mb: int = 1024
+    """Largest file student code may write in its scratch folder (RLIMIT_FSIZE)."""
+
+    submission_timeout: int = 1200
+    """Wall-clock seconds for one whole submission (kernel, every cell, every hidden check).
+    A correct solution needs well under a minute; past this the submission is stopped and
+    its row says so."""
+
+    call_timeout: int = 60
+    """Seconds one call of a student's function may take inside a hidden check."""
+
+    due_date: str | None = None
+    """Due date (``2026-11-20 17:00:00 UTC``); a submission whose ``timestamp.txt`` is later
+    gets nbgrader's late penalty (``late_penalty``)."""
+
+    late_penalty: str = "zero"
+    """nbgrader's ``LateSubmissionPlugin.penalty_method`` for late submissions: ``zero`` or ``none``."""
+
     extra: dict = field(default_factory=dict, compare=False)
     """Further nbgrader settings, ``{"Class.trait": value}``."""
 
@@ -72,6 +102,9 @@ def nbgrader_config(root: str | Path, settings: GradingSettings = GradingSetting
     c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
     c.GenerateAssignment.create_assignment = True
     c.Autograde.create_student = True
+    # a graded cell the student deleted comes back (and scores by its checks)
+    c.OverwriteCells.add_missing_cells = True
+    c.LateSubmissionPlugin.penalty_method = settings.late_penalty
     for key, value in settings.extra.items():
         section, trait = key.rsplit(".", 1)
         setattr(c[section], trait, value)

@@ -2,11 +2,27 @@
 
 One concept per module:
 
-- :mod:`course.device`   where training runs (cuda, mps, cpu) and how big heavy cells are
-- :mod:`course.data`     the bundled digits and other data, as tensors; nothing downloaded
-- :mod:`course.training` the one training loop, :func:`course.training.fit`
-- :mod:`course.surfaces` 2-D loss surfaces and optimizer paths
-- :mod:`course.plots`    shared figures
+- :mod:`course.device`       where training runs (cuda, mps, cpu) and how big heavy cells are
+- :mod:`course.data`         the bundled digits as tensors, split and standardized; nothing downloaded
+- :mod:`course.images`       generated shapes at any size; MNIST/Fashion-MNIST IDX files from disk
+- :mod:`course.models`       the multilayer perceptrons the lectures train
+- :mod:`course.training`     the one training loop, :func:`course.training.fit`
+- :mod:`course.schedules`    learning-rate schedules on ``torch.optim.lr_scheduler``
+- :mod:`course.surfaces`     2-D loss surfaces and optimizer paths
+- :mod:`course.augment`      batched flips, crops, colour jitter, affine maps
+- :mod:`course.mixing`       Mixup, CutMix, CowMask
+- :mod:`course.losses`       weight penalties; the naive loss of the stability demo
+- :mod:`course.activations`  activations, derivatives, initialization and depth
+- :mod:`course.diagnostics`  initial loss, overfit one batch, gradient statistics, LR range test
+- :mod:`course.gradcheck`    numeric gradients for checking a backward pass
+- :mod:`course.metric_tables` classifiers given by confusion counts (computed with scikit-learn)
+- :mod:`course.plots`        shared figures and live training curves
+- :mod:`course.widgets`      interactive figures with a static fallback (``COURSE_STATIC``)
+- ``*_widgets`` modules      each lecture's explorers, built on :mod:`course.widgets`
+
+Environment: ``COURSE_DEVICE`` forces a device, ``COURSE_QUICK=1`` gives heavy cells their
+smallest size (as ``NBGRADER_EXECUTION`` does), ``COURSE_STATIC=1`` draws static figures
+instead of live widgets.
 """
 from .device import is_autograding, pick_device, set_seed, workload
 

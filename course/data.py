@@ -79,11 +79,15 @@ class Split:
 def standardize(X_train: np.ndarray, *others: np.ndarray, eps: float = 1e-8):
     """Standardize every array with the *training* mean and standard deviation per feature.
 
-    x' = (x - mean_train) / (std_train + eps). Statistics never come from validation or test data.
+    x' = (x - mean_train) / std_train. Statistics never come from validation or test data. A
+    feature that is constant in the training data (std below ``eps``, such as the digits' always
+    blank corner pixels) is only centred, as scikit-learn's ``StandardScaler`` does: dividing by a
+    near-zero std would blow the rare non-zero validation value up to millions.
     """
     mean = X_train.mean(axis=0, keepdims=True)
     std = X_train.std(axis=0, keepdims=True)
-    return tuple((X - mean) / (std + eps) for X in (X_train, *others))
+    std = np.where(std > eps, std, 1.0)
+    return tuple((X - mean) / std for X in (X_train, *others))
 
 
 def as_tensors(X: np.ndarray, y: np.ndarray, device=None) -> tuple[torch.Tensor, torch.Tensor]:

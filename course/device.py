@@ -31,6 +31,7 @@ __all__ = [
     "describe_device",
     "configure_cpu_threads",
     "usable_cpu_cores",
+    "busy_cpu_cores",
 ]
 
 # torch's own choice (one thread per physical core), read before anything here changes it
@@ -117,19 +118,32 @@ def usable_cpu_cores() -> int:
     return max(1, cores)
 
 
+def busy_cpu_cores() -> float:
+    """How many cores other work keeps busy: the one-minute load average (0 where there is none)."""
+    try:
+        return max(0.0, os.getloadavg()[0])
+    except (AttributeError, OSError):
+        return 0.0
+
+
 def configure_cpu_threads(max_threads: int | None = None) -> int:
     """Give torch a sensible number of CPU threads and return it.
 
-    ``COURSE_CPU_THREADS`` wins when set. Otherwise: one thread per physical core (torch's
-    own default, so no hyperthreads), no more than the cores this process may use
-    (:func:`usable_cpu_cores`), and at most ``max_threads`` (default ``MAX_CPU_THREADS``):
-    the course's networks are small, and beyond a few threads the overhead wins.
+    ``COURSE_CPU_THREADS`` wins when set. Otherwise the smallest of: one thread per physical
+    core (torch's own default, so no hyperthreads); the cores this process may use
+    (:func:`usable_cpu_cores`); ``max_threads`` (default ``MAX_CPU_THREADS``: the course's
+    networks are small, and beyond a few threads the overhead wins); and the cores that other
+    work leaves free (:func:`busy_cpu_cores`), at least one. The last one matters: on a
+    machine already busy, torch's threads wait for each other at every operation, and two
+    threads on a loaded 2-core machine trained 30x slower than one.
     """
     from_env = os.environ.get("COURSE_CPU_THREADS", "").strip()
     if from_env:
         wanted = int(from_env)
     else:
-        wanted = min(_TORCH_DEFAULT_THREADS, usable_cpu_cores(), max_threads or MAX_CPU_THREADS)
+        cores = usable_cpu_cores()
+        free = max(1, round(cores - busy_cpu_cores()))
+        wanted = min(_TORCH_DEFAULT_THREADS, cores, max_threads or MAX_CPU_THREADS, free)
     wanted = max(1, wanted)
     if torch.get_num_threads() != wanted:
         torch.set_num_threads(wanted)

@@ -1,6 +1,7 @@
 """Figures the lectures and assignments share: loss curves, optimizer paths, live curves."""
 from __future__ import annotations
 
+import time
 from typing import Mapping
 
 import matplotlib.pyplot as plt
@@ -76,20 +77,26 @@ def plot_paths(surface: Surface, paths: Mapping[str, np.ndarray], ax=None, style
 class LiveCurves:
     """A :func:`course.training.fit` callback that redraws loss/accuracy curves every epoch.
 
-    In a notebook the figure updates in place; headless (nbconvert, CI) it is drawn once,
-    at the end, so exported notebooks still show it.
+    In a live notebook the figure updates in place every ``every`` epochs; headless
+    (:func:`course.widgets.is_static`: nbconvert, CI, grading) it is drawn once, when training
+    ends, so exported notebooks still show it and no time goes into frames nobody sees.
     """
 
     def __init__(self, keys=("train_loss", "val_loss"), every: int = 1, title: str | None = None):
+        from .widgets import is_static
+
         self.keys, self.every, self.title = keys, every, title
+        self.live = not is_static()
         self.handle = None
         self.fig = None
 
     def __call__(self, epoch, history, model):
-        if epoch % self.every:
-            return False
-        self.draw(history)
+        if self.live and epoch % self.every == 0:
+            self.draw(history)
         return False
+
+    def on_train_end(self, history, model):
+        self.draw(history)  # the final curves, live or headless
 
     def draw(self, history):
         from IPython.display import display
@@ -106,7 +113,8 @@ class LiveCurves:
 
 
 # ---------------------------------------------------------------- images, diagnostics, embeddings
-__all__ += ["show_images", "image_array", "plot_layer_stats", "plot_lr_range", "plot_embedding"]
+__all__ += ["show_images", "image_grid", "image_array", "plot_layer_stats", "plot_lr_range",
+            "plot_embedding"]
 
 
 def image_array(x) -> np.ndarray:
@@ -115,32 +123,62 @@ def image_array(x) -> np.ndarray:
     return x[0] if x.shape[0] == 1 else np.clip(np.moveaxis(x, 0, -1), 0, 1)
 
 
+def _grid_geometry(n: int, height: int, width: int, ncols: int, titles: bool):
+    ncols = max(1, min(ncols, n))
+    nrows = -(-n // ncols)
+    gap_x = max(1, width // 8)
+    gap_y = max(2, int(round(0.4 * height))) if titles else gap_x
+    return ncols, nrows, gap_x, gap_y
+
+
+def image_grid(X, ncols: int = 8, titles: bool = False) -> np.ndarray:
+    """The images ``(N, C, H, W)`` tiled into one array, ``ncols`` per row, gaps NaN (transparent).
+
+    Grey images give ``(rows, cols)``, colour images ``(rows, cols, 4)`` RGBA. With
+    ``titles=True`` the gap above each row leaves room for a line of text.
+    """
+    n, (height, width) = len(X), tuple(X.shape[-2:])
+    ncols, nrows, gap_x, gap_y = _grid_geometry(n, height, width, ncols, titles)
+    colour = X.shape[1] == 3
+    shape = (nrows * (height + gap_y), ncols * width + (ncols - 1) * gap_x)
+    grid = np.zeros(shape + (4,)) if colour else np.full(shape, np.nan)
+    for i in range(n):
+        row, col = divmod(i, ncols)
+        top, left = row * (height + gap_y) + gap_y, col * (width + gap_x)
+        tile = image_array(X[i])
+        if colour:
+            grid[top:top + height, left:left + width, :3] = tile
+            grid[top:top + height, left:left + width, 3] = 1.0
+        else:
+            grid[top:top + height, left:left + width] = tile
+    return grid
+
+
 def show_images(X, titles=None, ncols: int = 8, fig=None, value_range=(0.0, 1.0),
                 cmap: str = "gray", size: float = 1.2):
-    """A grid of images ``(N, C, H, W)`` with optional titles; returns the ``AxesImage`` list.
+    """A grid of images ``(N, C, H, W)`` with optional titles, drawn as one picture; returns it.
 
     Draws on ``fig`` (a ``Figure`` or ``SubFigure``; a new figure by default). Grey images use
-    ``cmap`` over ``value_range``; colour images are clipped to [0, 1]. Widgets update the
-    returned artists with ``set_data(image_array(x))``.
+    ``cmap`` over ``value_range``; colour images are clipped to [0, 1]. The images are tiled
+    into a single ``imshow`` (fast to draw, whatever their number); a widget updates them with
+    ``artist.set_data(image_grid(X_new, ncols, titles=...))``.
     """
-    n = len(X)
-    ncols = min(ncols, n) or 1
-    nrows = -(-n // ncols)
+    n, (height, width) = len(X), tuple(X.shape[-2:])
+    ncols, nrows, gap_x, gap_y = _grid_geometry(n, height, width, ncols, titles is not None)
     if fig is None:
-        fig = plt.figure(figsize=(size * ncols, size * nrows + (0.25 * nrows if titles else 0)),
+        fig = plt.figure(figsize=(size * ncols, size * nrows * (height + gap_y) / height),
                          layout="constrained")
-    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
-    artists = []
-    for i, ax in enumerate(axes):
-        ax.set_axis_off()
-        if i >= n:
-            continue
-        vmin, vmax = value_range if value_range is not None else (None, None)
-        artists.append(ax.imshow(image_array(X[i]), cmap=cmap, vmin=vmin, vmax=vmax,
-                                 interpolation="nearest"))
-        if titles is not None:
-            ax.set_title(str(titles[i]), fontsize="small")
-    return artists
+    ax = fig.subplots()
+    ax.set_axis_off()
+    vmin, vmax = value_range if value_range is not None else (None, None)
+    artist = ax.imshow(image_grid(X, ncols, titles is not None), cmap=cmap, vmin=vmin, vmax=vmax,
+                       interpolation="nearest")
+    if titles is not None:
+        for i, title in enumerate(titles[:n]):
+            row, col = divmod(i, ncols)
+            ax.text(col * (width + gap_x) + (width - 1) / 2, row * (height + gap_y) + gap_y - 0.8,
+                    str(title), ha="center", va="bottom", fontsize="small")
+    return artist
 
 
 def plot_layer_stats(stats: Mapping[str, Mapping[str, list]], key: str = "grad_norm", ax=None,
@@ -195,3 +233,74 @@ def plot_embedding(Z, y, ax=None, class_names=None, title: str | None = None, s:
         ax.set_title(title)
     ax.legend(fontsize="x-small", markerscale=2, ncol=2, loc="best")
     return ax
+
+
+# ---------------------------------------------------------------- several runs, one live figure
+__all__ += ["LiveComparison"]
+
+
+class LiveComparison:
+    """One live figure comparing several :func:`course.training.fit` runs, one panel per key.
+
+    >>> live = LiveComparison(keys=("val_loss", "val_acc"))
+    >>> for name, optimizer in optimizers.items():
+    ...     fit(model, ..., callbacks=[live.run(name)])
+    >>> live.finish()  # the final figure; ``live.histories`` holds every run
+
+    ``logy`` puts the loss panels on a log scale; ``ylim={"train_loss": (1e-2, 10)}`` fixes
+    a panel's range (a diverging run would otherwise squash the others).
+    Live, the figure redraws at most every ``min_interval`` seconds while training runs.
+    Headless (see :func:`course.widgets.is_static`) it is drawn once, by :meth:`finish`,
+    so executing the notebook stays fast and the export still shows the figure.
+    """
+
+    def __init__(self, keys=("train_loss", "val_loss"), title: str | None = None,
+                 min_interval: float = 0.5, logy: bool = False, ylim: Mapping | None = None):
+        from .widgets import is_static
+
+        self.keys, self.title, self.min_interval, self.logy = tuple(keys), title, min_interval, logy
+        self.ylim = dict(ylim or {})  # {key: (bottom, top)}, e.g. to keep a diverged run in view
+        self.histories: dict = {}
+        self.static = is_static()
+        self.handle = None
+        self.fig = None
+        self._last_draw = -float("inf")
+
+    def run(self, label: str):
+        """The callback for one run; its history is stored under ``label``."""
+
+        def callback(epoch, history, model):
+            self.histories[label] = history
+            if not self.static and time.perf_counter() - self._last_draw >= self.min_interval:
+                self.draw()
+            return False
+
+        return callback
+
+    def draw(self):
+        from IPython.display import display
+
+        if self.fig is None:
+            self.fig, axes = plt.subplots(1, len(self.keys), figsize=(4.6 * len(self.keys), 3.3),
+                                          squeeze=False, layout="constrained")
+            self.axes = axes[0]
+            plt.close(self.fig)  # shown through the display handle only
+        for ax, key in zip(self.axes, self.keys):
+            ax.clear()
+            plot_history(self.histories, keys=(key,), ax=ax,
+                         logy=self.logy and "acc" not in key)
+            ax.set_ylabel(key)
+            if key in self.ylim:
+                ax.set_ylim(*self.ylim[key])
+        if self.title:
+            self.fig.suptitle(self.title)
+        if self.handle is None:
+            self.handle = display(self.fig, display_id=True)
+        else:
+            self.handle.update(self.fig)
+        self._last_draw = time.perf_counter()
+
+    def finish(self):
+        """Draw the final state of every run (call it after the last fit)."""
+        self.draw()
+        return None

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import nullcontext
 from typing import Callable, Iterable, Sequence
 
 import torch
@@ -136,17 +137,19 @@ def _run_epoch(forward, X, y, loss_fn, optimizer=None, batch_size=64, bf16=False
 
     Returns 0-d tensors on the device, never read here: ``{"loss": mean loss, "acc": accuracy}``.
     """
+    if len(X) == 0:
+        raise ValueError("no data: the data set is empty")
     if order is not None:
         X, y = X[order], y[order]
     training = optimizer is not None
-    device_type = X.device.type
+    # one context for every batch: building torch.autocast costs more than a small layer
+    autocast = torch.autocast(device_type=X.device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
     losses, sizes, predicted, true = [], [], [], []
     with torch.set_grad_enabled(training):
-        for start in range(0, len(X), batch_size):
-            X_batch, y_batch = X[start:start + batch_size], y[start:start + batch_size]
+        for X_batch, y_batch in zip(X.split(batch_size), y.split(batch_size)):
             if transform is not None:
                 X_batch, y_batch = transform(X_batch, y_batch)
-            with torch.autocast(device_type=device_type, dtype=torch.bfloat16, enabled=bf16):
+            with autocast:
                 y_hat = forward(X_batch)
                 loss = loss_fn(y_hat.float() if bf16 else y_hat, y_batch)
             if training:
@@ -161,15 +164,20 @@ def _run_epoch(forward, X, y, loss_fn, optimizer=None, batch_size=64, bf16=False
             if labels is not None:
                 predicted.append(labels[0])
                 true.append(labels[1])
-    if not losses:
-        raise ValueError("no data: the data set is empty")
-    # every batch is full but the last; a loss with reduction="sum" is already a sum
-    weights = torch.full((len(losses),), float(sizes[0]), device=X.device)
-    weights[-1] = sizes[-1]
-    if getattr(loss_fn, "reduction", "mean") == "sum":
-        weights.fill_(1.0)
+    # a batch's mean loss counts as many times as the batch has examples (a loss with
+    # reduction="sum" is already a sum); every batch is full but the last, unless a
+    # transform changed their sizes
+    batch_losses = torch.stack(losses).float()
     total = sum(sizes)
-    sums = {"loss": (torch.stack(losses).float() * weights).sum() / total}
+    if getattr(loss_fn, "reduction", "mean") == "sum":
+        loss_sum = batch_losses.sum()
+    elif all(size == sizes[0] for size in sizes):
+        loss_sum = batch_losses.sum() * sizes[0]
+    elif all(size == sizes[0] for size in sizes[:-1]):
+        loss_sum = batch_losses[:-1].sum() * sizes[0] + batch_losses[-1] * sizes[-1]
+    else:
+        loss_sum = (batch_losses * _send(torch.tensor(sizes, dtype=torch.float32), X.device)).sum()
+    sums = {"loss": loss_sum / total}
     if predicted and len(predicted) == len(losses):
         sums["acc"] = (torch.cat(predicted) == torch.cat(true)).sum() / total
     return sums
@@ -195,15 +203,21 @@ def _float_dtype(model: torch.nn.Module) -> torch.dtype:
 
 
 def _to_device(data: Sequence, device: torch.device, float_dtype: torch.dtype) -> tuple:
-    """``(X, y)`` as tensors on ``device``; floating ones in the model's dtype (NumPy gives float64)."""
+    """``(X, y)`` as tensors on ``device``: floating ones in the model's dtype (NumPy gives float64),
+    integer labels as int64 (what the classification losses take)."""
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        raise TypeError("fit takes the data as a pair of tensors (X, y), not a DataLoader or a data set: "
+                        "it keeps them on the device and draws the batches itself")
     tensors = []
-    for t in data:
+    for i, t in enumerate(data):
         t = torch.as_tensor(t)
         if t.is_floating_point() and t.dtype != float_dtype:
             t = t.to(float_dtype)
+        elif i == 1 and not t.is_floating_point() and t.dtype not in (torch.int64, torch.bool):
+            t = t.long()
         tensors.append(t.to(device, non_blocking=True))
-    if len(tensors) != 2 or len(tensors[0]) != len(tensors[1]):
-        raise ValueError("data must be a pair (X, y) with as many labels as examples")
+    if len(tensors[0]) != len(tensors[1]):
+        raise ValueError(f"X has {len(tensors[0])} examples but y has {len(tensors[1])} labels")
     return tuple(tensors)
 
 
@@ -215,12 +229,16 @@ def _move_optimizer_state(optimizer: torch.optim.Optimizer, device: torch.device
                 state[key] = value.to(device)
 
 
+def _send(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """A small CPU tensor to the device without waiting for it (pinned memory on CUDA)."""
+    if device.type == "cuda":
+        tensor = tensor.pin_memory()
+    return tensor.to(device, non_blocking=True)
+
+
 def _batch_order(n: int, device: torch.device, generator: torch.Generator | None) -> torch.Tensor:
     """A random permutation drawn on the CPU (the same on every device), sent without a sync."""
-    order = torch.randperm(n, generator=generator)
-    if device.type == "cuda":
-        order = order.pin_memory()
-    return order.to(device, non_blocking=True)
+    return _send(torch.randperm(n, generator=generator), device)
 
 
 def evaluate(model: torch.nn.Module, data: Sequence[torch.Tensor], loss_fn,
@@ -269,13 +287,16 @@ def fit(model: torch.nn.Module, train_data: Sequence[torch.Tensor], loss_fn,
     """Train ``model`` on ``train_data = (X, y)`` and return its :class:`History`.
 
     - ``device``: where to train (default :func:`course.device.pick_device`); the model,
-      its optimizer's state and both data sets are moved there once.
+      its optimizer's state and both data sets are moved there once. On a CPU, the first
+      call of the process sets torch's thread count (:func:`course.device.configure_cpu_threads`;
+      ``COURSE_CPU_THREADS`` chooses it).
     - ``scheduler``: a ``torch.optim.lr_scheduler`` stepped once per epoch, or once per batch
       with ``scheduler_interval="batch"`` (``OneCycleLR``, ``CyclicLR``).
       ``ReduceLROnPlateau`` is given the validation loss, or the training loss.
     - ``callbacks``: ``callback(epoch, history, model)`` after every epoch; one that returns
-      ``True`` stops training. A callback may also have ``on_train_begin(history, model)`` and
-      ``on_train_end(history, model)`` (see :class:`EarlyStopping`, :class:`course.plots.LiveCurves`).
+      ``True`` stops training (:class:`course.plots.LiveCurves` draws, :class:`EarlyStopping`
+      stops). A callback may also have ``on_train_begin(history, model)`` and
+      ``on_train_end(history, model)``: :class:`EarlyStopping` restores the best weights there.
     - ``progress``: a tqdm bar over epochs (default: on, except under autograding).
     - ``amp``: bf16 autocast. Default: on for a CUDA GPU with bf16 when parameters x batch
       size reaches ``AMP_MIN_WORK``, else off. ``True``/``False`` force it (CPUs do bf16 too).

@@ -62,3 +62,21 @@ def to_float64(value, what: str = "the returned value") -> np.ndarray:
     except (TypeError, ValueError) as exc:
         raise StudentError(f"{what} is not an array of numbers ({type(value).__name__})") from exc
     return array
+
+
+def sibling(fn, name: str):
+    """The student's function ``name``, defined in the same notebook as ``fn``.
+
+    A check of a backward pass needs the student's own forward pass (the cache between them is
+    theirs), while a hidden test names one function. ``fn`` is either the student's function
+    itself (its module globals are the notebook's namespace) or a stand-in for it that reaches
+    the student's process (an object with ``process`` and ``__name__``, built as
+    ``type(fn)(process, name)``); either way ``name`` is looked up where ``fn`` lives.
+    """
+    process = getattr(fn, "process", None)
+    if process is not None:
+        return type(fn)(process, name)
+    found = getattr(fn, "__globals__", {}).get(name)
+    if not callable(found):
+        raise StudentError(f"needs your {name} too, and it is not defined: run its cell and keep its name")
+    return found

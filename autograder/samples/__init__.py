@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -58,8 +59,12 @@ def mistakes_for(assignment: str) -> dict:
 
 
 def make_sample_class(assignment: str, out: Path, root: Path = COURSE_ROOT,
-                      settings: GradingSettings = GradingSettings()) -> list[str]:
-    """Write one folder per sample student under ``out``; return the student ids."""
+                      settings: GradingSettings = GradingSettings(),
+                      only: set[str] | None = None) -> list[str]:
+    """Write one folder per sample student under ``out``; return the student ids.
+
+    ``only`` keeps just those students (the tests grade small classes).
+    """
     out = Path(out)
     name = f"{assignment}.ipynb"
     perfect = solved_notebook(assignment, root, settings)
@@ -76,4 +81,9 @@ def make_sample_class(assignment: str, out: Path, root: Path = COURSE_ROOT,
     (out / "corrupted" / name).write_text(released.read_text()[: 500])  # truncated JSON
     (out / "no-notebook").mkdir(parents=True, exist_ok=True)
     (out / "no-notebook" / "answers.txt").write_text("I wrote my answers here instead.\n")
-    return sorted([*students, "blank", "corrupted", "no-notebook"])
+    written = sorted([*students, "blank", "corrupted", "no-notebook"])
+    if only is not None:
+        for student_id in set(written) - set(only):
+            shutil.rmtree(out / student_id)
+        written = [s for s in written if s in only]
+    return written

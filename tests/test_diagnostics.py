@@ -1,0 +1,160 @@
+"""Training diagnostics, each checked against an independent computation."""
+from __future__ import annotations
+
+import copy
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from course.data import digits_split
+from course.diagnostics import (GradientStats, expected_initial_loss, initial_loss_check, layer_outputs,
+                                lr_range_test, overfit_small_subset)
+from course.models import mlp
+from course.training import fit
+
+
+@pytest.fixture(scope="module")
+def digits():
+    split = digits_split(seed=0, standardized=False)
+    return split.X_train[:256], split.y_train[:256]
+
+
+def small_mlp(seed=0, width=32):
+    torch.manual_seed(seed)
+    return mlp(64, 10, width=width)
+
+
+def test_expected_initial_loss_is_the_uniform_cross_entropy():
+    """Is log C what cross-entropy gives for equal logits, for several C?"""
+    for C in (2, 3, 10, 1000):
+        uniform = F.cross_entropy(torch.zeros(5, C), torch.zeros(5, dtype=torch.long))
+        assert expected_initial_loss(C) == pytest.approx(float(uniform), rel=1e-6)
+    with pytest.raises(ValueError):
+        expected_initial_loss(1)
+
+
+def test_a_model_with_equal_logits_passes_exactly(digits):
+    """With zero output weights (all logits equal), is the initial loss exactly log 10?"""
+    model = small_mlp()
+    nn.init.zeros_(model[-1].weight)
+    nn.init.zeros_(model[-1].bias)
+    check = initial_loss_check(model, digits)
+    assert check.loss == pytest.approx(math.log(10), rel=1e-5)
+    assert check.passed and "fine" in check.message
+
+
+def test_large_initial_weights_fail_with_advice(digits):
+    """Do N(0, 1) weights give a loss far above log C and a message about the initialization?"""
+    model = small_mlp()
+    for layer in model:
+        if isinstance(layer, nn.Linear):
+            nn.init.normal_(layer.weight, std=1.0)
+    check = initial_loss_check(model, digits)
+    assert not check.passed and check.ratio > 2
+    assert "too high" in check.message and "initial weights" in check.message
+
+
+def test_loss_below_chance_before_training_is_suspicious():
+    """Does a model that already favours the (only) true class get the 'leak' message?"""
+    model = nn.Linear(4, 3)
+    with torch.no_grad():
+        model.weight.zero_()
+        model.bias.copy_(torch.tensor([5.0, 0.0, 0.0]))
+    check = initial_loss_check(model, (torch.randn(20, 4), torch.zeros(20, dtype=torch.long)))
+    assert not check.passed and "lower than chance" in check.message
+
+
+def test_overfit_small_subset_reaches_the_target(digits):
+    """Does a correct setup memorize 32 examples below the target loss, early?"""
+    model = small_mlp(width=64)
+    history = overfit_small_subset(model, digits, nn.CrossEntropyLoss(),
+                                   torch.optim.Adam(model.parameters(), lr=1e-2), device="cpu")
+    assert history["train_loss"][-1] < 1e-2 and history.num_epochs < 200
+    assert history["train_acc"][-1] == 1.0
+
+
+def test_overfit_small_subset_exposes_a_disconnected_optimizer(digits):
+    """If the optimizer holds another model's parameters, does the loss stay at chance?"""
+    model = small_mlp(width=64)
+    optimizer = torch.optim.Adam(small_mlp(seed=1, width=64).parameters(), lr=1e-2)
+    history = overfit_small_subset(model, digits, nn.CrossEntropyLoss(), optimizer, num_steps=30, device="cpu")
+    assert history.num_epochs == 30
+    assert history["train_loss"][-1] == pytest.approx(history["train_loss"][0], abs=1e-6)
+
+
+def test_gradient_stats_match_gradients_computed_by_hand(digits):
+    """For one full-batch step per epoch, are the norms those of torch.autograd.grad and the update?"""
+    X, y = digits
+    model = small_mlp()
+    start = copy.deepcopy(model)
+    loss = F.cross_entropy(start(X), y)
+    expected = torch.autograd.grad(loss, [start[0].weight, start[2].weight, start[4].weight])
+    with GradientStats(model) as stats:
+        fit(model, (X, y), nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1), num_epochs=1,
+            batch_size=len(X), callbacks=[stats], progress=False, device="cpu")
+    assert stats.names == ["0.weight", "2.weight", "4.weight"]         # weights only, in order
+    for name, grad in zip(stats.names, expected):
+        assert stats.stats[name]["grad_norm"][0] == pytest.approx(float(grad.norm()), rel=1e-4)
+    w0, w1 = start[0].weight.detach(), model[0].weight.detach()
+    assert stats.stats["0.weight"]["update_ratio"][0] == pytest.approx(float((w1 - w0).norm() / w0.norm()), rel=1e-4)
+    assert stats.stats["0.weight"]["weight_norm"][0] == pytest.approx(float(w1.norm()), rel=1e-5)
+
+
+def test_gradient_stats_average_over_steps_and_unhook(digits):
+    """Is grad_norm the mean over the epoch's steps, and are the hooks gone after remove()?"""
+    X, y = digits
+    model = small_mlp()
+    norms = []
+    probe = model[2].weight.register_hook(lambda grad: norms.append(float(grad.norm())))
+    stats = GradientStats(model)
+    fit(model, (X, y), nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1), num_epochs=2,
+        batch_size=64, callbacks=[stats], progress=False, device="cpu")
+    probe.remove()
+    assert len(norms) == 8
+    assert stats.stats["2.weight"]["grad_norm"] == pytest.approx([sum(norms[:4]) / 4, sum(norms[4:]) / 4], rel=1e-4)
+    stats.remove()
+    loss = F.cross_entropy(model(X), y)
+    loss.backward()
+    assert stats.stats["2.weight"]["grad_norm"] == pytest.approx([sum(norms[:4]) / 4, sum(norms[4:]) / 4], rel=1e-4)
+    assert stats._steps["2.weight"] == 0                                # the hook no longer counts
+
+
+def test_lr_range_test_grows_geometrically_and_stops_on_divergence(digits):
+    """Are the rates lr_min·r^k, and does the test stop once the loss explodes?"""
+    model = small_mlp()
+    result = lr_range_test(model, digits, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=1.0),
+                           lr_min=1e-4, lr_max=1e3, num_steps=50, batch_size=32, device="cpu")
+    ratios = torch.tensor(result.lrs[1:]) / torch.tensor(result.lrs[:-1])
+    assert result.lrs[0] == pytest.approx(1e-4)
+    assert torch.allclose(ratios, torch.full_like(ratios, (1e3 / 1e-4) ** (1 / 49)), rtol=1e-5)
+    assert len(result.lrs) < 50                                          # stopped early
+    assert len(result.losses) == len(result.smoothed) == len(result.lrs)
+    assert result.suggestion == pytest.approx(result.best_lr / 10)
+    assert 1e-3 < result.best_lr < 1e2
+
+
+def test_lr_range_test_is_repeatable(digits):
+    """Same seed and initial model: the same losses?"""
+    runs = []
+    for _ in range(2):
+        model = small_mlp()
+        runs.append(lr_range_test(model, digits, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=1.0),
+                                  num_steps=20, device="cpu").losses)
+    assert runs[0] == runs[1]
+
+
+def test_layer_outputs_match_the_truncated_network(digits):
+    """Is the hooked output of layer k what model[:k+1] computes, in evaluation mode?"""
+    X, _ = digits
+    torch.manual_seed(0)
+    model = mlp(64, 10, width=16, dropout=0.5)
+    model.train()
+    features = layer_outputs(model, X, model[4], batch_size=100)
+    model.eval()
+    with torch.no_grad():
+        expected = model[:5](X)
+    assert torch.allclose(features, expected)
+    assert features.shape == (len(X), 16)

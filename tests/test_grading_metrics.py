@@ -1,0 +1,65 @@
+"""`course grade metrics` end to end, through the real nbgrader pipeline on a temporary course."""
+import csv
+
+import pytest
+
+from grading_helpers import feedback_text, grade_sample_class
+
+ASSIGNMENT = "metrics"
+MAX_SCORE = 16
+KEEP = {"perfect", "blank", "auc-ties-ignored", "auc-one-class-half"}
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """A small class graded once by `course grade`: its CSV rows and output folder."""
+    return grade_sample_class(tmp_path_factory.mktemp("grading-metrics"), ASSIGNMENT, KEEP)
+
+
+def test_one_column_per_graded_cell(graded):
+    """Does grades.csv have a column for each function and each AUC property?"""
+    rows, out = graded
+    header = next(csv.reader(open(out / "grades.csv")))
+    assert header[4:] == ["test_confusion_counts", "test_precision_recall_f1", "test_roc_curve",
+                          "test_roc_auc", "test_roc_auc_properties", "test_roc_auc_one_class",
+                          "test_roc_auc_large", "test_top_k_accuracy"]
+    assert set(rows) == KEEP
+
+
+def test_perfect_student_gets_full_marks(graded):
+    """Does the solution, submitted as a student would, get every point?"""
+    rows, _ = graded
+    assert rows["perfect"]["status"] == "graded"
+    assert float(rows["perfect"]["score"]) == float(rows["perfect"]["max_score"]) == MAX_SCORE
+
+
+def test_untouched_release_scores_zero(graded):
+    """Does the released notebook, submitted untouched, score 0 and still count as graded?"""
+    rows, _ = graded
+    assert rows["blank"]["status"] == "graded" and float(rows["blank"]["score"]) == 0
+
+
+def test_ignored_ties_lose_the_roc_and_auc_cells_with_their_diagnosis(graded):
+    """Does a ROC curve with one point per example lose the ROC and AUC cells, keep the counts,
+    precision/recall and top-k, and read in its feedback that tied scores must share one point?"""
+    rows, out = graded
+    row = rows["auc-ties-ignored"]
+    for cell in ("test_roc_curve", "test_roc_auc", "test_roc_auc_properties"):
+        assert float(row[cell]) == 0, cell
+    for cell in ("test_confusion_counts", "test_precision_recall_f1", "test_top_k_accuracy",
+                 "test_roc_auc_one_class"):
+        assert float(row[cell]) > 0, cell
+    text = feedback_text(out, ASSIGNMENT, "auc-ties-ignored")
+    assert "tied scores must share one" in text
+    assert "changes when tied scores are reordered" in text
+
+
+def test_one_class_returning_one_half_loses_only_that_cell(graded):
+    """Does returning 0.5 for a single class cost exactly the one-class cell, with the reason?"""
+    rows, out = graded
+    row = rows["auc-one-class-half"]
+    assert float(row["test_roc_auc_one_class"]) == 0
+    assert float(row["score"]) == MAX_SCORE - 1
+    assert "returning 0.5 for one class hides the problem" in feedback_text(out, ASSIGNMENT, "auc-one-class-half")

@@ -1,0 +1,109 @@
+"""The sandbox, the data-only pipe and the integrity rules, without running a notebook."""
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+import torch
+
+from autograder.integrity import imports_autograder, library_calls
+from autograder.sandbox import SandboxPolicy, bwrap_available, sandboxed
+from autograder.settings import COURSE_ROOT
+from autograder.student_server import CodecError, decode, encode
+from autograder.verdicts import HiddenCheck, hidden_blocks, parse_hidden
+
+needs_bwrap = pytest.mark.skipif(not bwrap_available(), reason="bubblewrap is not available here")
+
+
+def run_sandboxed(code: str, tmp_path: Path, hidden=(), memory_mb=0):
+    policy = SandboxPolicy(scratch=tmp_path, hidden=tuple(hidden), memory_bytes=memory_mb * 2 ** 20)
+    return subprocess.run(sandboxed([sys.executable, "-c", code], policy), capture_output=True,
+                          text=True, timeout=120)
+
+
+@needs_bwrap
+def test_sandbox_hides_writes_and_network(tmp_path):
+    """Does sandboxed code see the hidden folder empty, write only its scratch, reach no network?"""
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (secret / "answer.txt").write_text("42")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    code = "\n".join([
+        "import os, socket",
+        f"print('hidden', os.listdir({str(secret)!r}))",
+        "open('mine.txt', 'w').write('ok')",
+        "for path in ['/work/main/x', " + repr(str(tmp_path / "outside.txt")) + "]:",
+        "    try:\n        open(path, 'w')\n        print('WROTE', path)\n    except OSError as e:\n        print('refused', e.errno)",
+        "try:\n    socket.create_connection(('1.1.1.1', 80), timeout=2)\n    print('NETWORK')\nexcept OSError:\n    print('no network')",
+    ])
+    result = run_sandboxed(code, scratch, hidden=[secret])
+    assert result.returncode == 0, result.stderr
+    assert "hidden []" in result.stdout and "NETWORK" not in result.stdout
+    assert "WROTE /work/main/x" not in result.stdout  # read-only
+    # /tmp inside is a throwaway tmpfs: a write there never reaches the real /tmp
+    assert (scratch / "mine.txt").read_text() == "ok" and not (tmp_path / "outside.txt").exists()
+
+
+def test_memory_limit_gives_a_memory_error(tmp_path):
+    """Does a memory bomb meet the address-space limit as a MemoryError?"""
+    result = run_sandboxed("b = bytearray(3 * 1024 ** 3)\nprint('ALLOCATED')", tmp_path, memory_mb=1024)
+    assert "MemoryError" in result.stderr and "ALLOCATED" not in result.stdout
+
+
+def test_codec_rebuilds_plain_objects():
+    """Does data cross the pipe as plain arrays, tensors, dicts and numbers, exactly?"""
+    value = {"step": 3, "m": np.arange(6.0).reshape(2, 3), "t": torch.tensor([1.5, -2.0], dtype=torch.float32),
+             "meta": torch.empty(2, 2, device="meta"), (1, "k"): [None, True, 2.5, float("nan")]}
+    back = decode(encode(value))
+    assert back["step"] == 3 and np.array_equal(back["m"], value["m"]) and back["m"].dtype == np.float64
+    assert back["t"].dtype == torch.float32 and torch.equal(back["t"], value["t"])
+    assert back["meta"].device.type == "meta" and np.isnan(back[(1, "k")][3])
+
+
+def test_codec_refuses_objects_with_behaviour():
+    """Can a returned object with a lying __eq__ reach the grader? It cannot be sent; a
+    lying ndarray subclass arrives as a plain ndarray."""
+    class Liar:
+        def __eq__(self, other):
+            return True
+    with pytest.raises(CodecError):
+        encode(Liar())
+
+    class LyingArray(np.ndarray):
+        def __eq__(self, other):
+            return np.ones_like(self, dtype=bool)
+    back = decode(encode(np.zeros(3).view(LyingArray)))
+    assert type(back) is np.ndarray
+    with pytest.raises(CodecError):
+        decode({"__nd__": ["float64", [1000], "AAAA", False]})  # size does not match the shape
+
+
+def test_calling_the_library_is_found_through_aliases_and_helpers():
+    """Is torch.optim.Adam found when imported under another name or called through a helper?"""
+    cells = ["import torch\nfrom torch import optim as o",
+             "def _inner(p, g, s, lr):\n    return o.Adam([p], lr=lr)",
+             "def adam_step(param, grad, state, lr=1e-3, **kw):\n    return _inner(param, grad, state, lr)",
+             "class Adam(torch.optim.Optimizer):\n    pass",
+             "from sklearn.metrics import roc_auc_score as auc\ndef my_auc(y, s):\n    return auc(y, s)"]
+    assert library_calls(cells, "adam_step") == ["torch.optim.Adam"]
+    assert library_calls(cells, "Adam") == []           # subclassing Optimizer is the exercise
+    assert library_calls(cells, "my_auc") == ["sklearn.metrics"]
+    assert imports_autograder(["import numpy", "from autograder.reference.adam import adam_step"])
+    assert not imports_autograder(["import numpy as np"])
+
+
+def test_every_hidden_block_in_the_solutions_is_in_the_agreed_form():
+    """Is every hidden test cell of every assignment `from autograder.checks.M import check_x`
+    then `check_x(student_name).assert_passed()`, so its verdict can be judged outside the kernel?"""
+    blocks = [b for nb_path in sorted((COURSE_ROOT / "solutions").glob("*/*.ipynb"))
+              for b in hidden_blocks(nbformat.read(nb_path, 4))]
+    assert blocks
+    for block in blocks:
+        assert parse_hidden(block) is not None, block
+    assert parse_hidden("from autograder.checks.optimizers import check_adam_class\n"
+                        "check_adam_class(Adam).assert_passed()\n") == \
+        [HiddenCheck("autograder.checks.optimizers", "check_adam_class", "Adam")]
+    assert parse_hidden("import autograder\nassert True") is None
