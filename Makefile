@@ -12,7 +12,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PIP_FLAGS ?= -q --disable-pip-version-check
 
-.PHONY: demo test test-fast install bench clean
+.PHONY: demo test test-fast install sandbox-deps browser-deps bench clean
 
 install: $(STAMP)
 
@@ -22,10 +22,20 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -c "import torch, nbgrader, jupyterlab, sklearn, ipywidgets, course, autograder"
 	touch $@
 
-demo: $(STAMP)
+demo: $(STAMP) sandbox-deps
 	$(VENV)/bin/course demo
 
-test: $(STAMP)
+# Debian packages, installed when missing and root (otherwise: a warning, and the browser tests
+# skip / grading runs without its sandbox): bubblewrap sandboxes student code, chromium runs
+# the browser tests.
+sandbox-deps:
+	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null; } \
+		|| echo "warning: no bubblewrap: course grade will run student code without a sandbox"
+
+browser-deps:
+	@bash tools/install_browser.sh
+
+test: $(STAMP) sandbox-deps browser-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # the unit tests only: no notebooks executed, no browser

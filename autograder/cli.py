@@ -104,7 +104,7 @@ def cmd_slides(args) -> int:
     from .slides import export_slides
     from .settings import COURSE_ROOT
 
-    for path in export_slides(COURSE_ROOT / "course" / "lectures", Path(args.out)):
+    for path in export_slides(COURSE_ROOT / "course" / "lectures", Path(args.out), quick=args.quick):
         print(f"wrote {path}")
     return 0
 
@@ -150,6 +150,7 @@ def parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_demo)
     sl = sub.add_parser("slides", help="export the lectures to offline reveal.js slides")
     sl.add_argument("--out", default="slides", help="output folder (default slides)")
+    sl.add_argument("--quick", action="store_true", help="heavy cells at their smallest size")
     sl.set_defaults(func=cmd_slides)
     b = sub.add_parser("bundle", help="build the zip students receive (course/ only, installable)")
     b.add_argument("--out", default="dist/student-course.zip", help="zip to write")

@@ -15,7 +15,6 @@ exported decks carry no live widgets). Cells keep their ``slideshow.slide_type``
 """
 from __future__ import annotations
 
-import contextlib
 import html
 import importlib.util
 import os
@@ -119,30 +118,15 @@ def _copy_assets(out_dir: Path) -> Path:
     return target
 
 
-@contextlib.contextmanager
-def _environ(**values: str):
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def _execute(nb: nbformat.NotebookNode, cwd: Path, timeout: int, quick: bool) -> None:
     """Run the notebook headless in ``cwd``; widgets fall back to their static figures."""
     from nbclient import NotebookClient
 
-    env = {"COURSE_STATIC": "1", "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    env = {**os.environ, "COURSE_STATIC": "1", "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
     if quick:
         env["COURSE_QUICK"] = "1"
-    with _environ(**env):
-        NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=False,
-                       resources={"metadata": {"path": str(cwd)}}).execute()
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=False,
+                   resources={"metadata": {"path": str(cwd)}}).execute(env=env)  # the kernel's environment
 
 
 def _drop_live_widgets(nb: nbformat.NotebookNode) -> None:

@@ -48,6 +48,13 @@ _KERNEL_IDLE_JS = """
 """
 
 
+#: true while a cell of the open notebook is queued or running (its prompt shows ``[*]``)
+_QUEUED_JS = """
+() => Array.from(document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-InputPrompt'))
+  .some(prompt => prompt.textContent.includes('*'))
+"""
+
+
 def wait_kernel_idle(page: Page, timeout: float = 90.0) -> None:
     """Wait until the status bar shows a connected, idle kernel (``Python 3 (ipykernel) | Idle``).
 
@@ -72,14 +79,14 @@ def wait_until_done(page: Page, timeout: float = 240.0, settle: float = 0.5) -> 
     deadline = time.monotonic() + timeout
     quiet_since = None
     while time.monotonic() < deadline:
-        busy = any("*" in cell["prompt"] for cell in cells(page)) or not page.evaluate(_KERNEL_IDLE_JS)
+        busy = page.evaluate(_QUEUED_JS) or not page.evaluate(_KERNEL_IDLE_JS)
         if busy:
             quiet_since = None
         elif quiet_since is None:
             quiet_since = time.monotonic()
         elif time.monotonic() - quiet_since >= settle:
             return cells(page)
-        time.sleep(0.1)
+        time.sleep(0.2)
     raise TimeoutError(f"cells still running after {timeout:.0f} s")
 
 
