@@ -82,6 +82,17 @@ def _limits(policy: SandboxPolicy) -> list[str]:
     return argv + ["--"]
 
 
+def _needed_under_tmp() -> list[str]:
+    """What the kernel must see that may live under /tmp, which the sandbox replaces by an empty
+    tmpfs: the interpreter's environment and the course library (a venv or a clone there)."""
+    import course
+
+    tmp = Path("/tmp")
+    paths = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
+             Path(course.__file__).resolve().parent.parent}
+    return sorted(str(p) for p in paths if p != tmp and p.is_relative_to(tmp))
+
+
 def sandboxed(argv: list[str], policy: SandboxPolicy) -> list[str]:
     """``argv`` wrapped in bubblewrap (when ``policy.use_bwrap`` and available) and prlimit."""
     limited = _limits(policy) + list(argv)
@@ -91,6 +102,8 @@ def sandboxed(argv: list[str], policy: SandboxPolicy) -> list[str]:
     wrap = [shutil.which("bwrap"), "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
             "--tmpfs", "/tmp", "--unshare-all", "--cap-drop", "ALL", "--die-with-parent",
             "--new-session", "--unsetenv", "JPY_PARENT_PID"]
+    for path in _needed_under_tmp():  # a venv or clone under /tmp: the tmpfs above hid it
+        wrap += ["--ro-bind", path, path]
     for path in policy.hidden:
         path = Path(path).resolve()
         if path.is_dir():

@@ -107,3 +107,20 @@ def test_every_hidden_block_in_the_solutions_is_in_the_agreed_form():
                         "check_adam_class(Adam).assert_passed()\n") == \
         [HiddenCheck("autograder.checks.optimizers", "check_adam_class", "Adam")]
     assert parse_hidden("import autograder\nassert True") is None
+
+
+def test_a_venv_or_clone_under_tmp_stays_visible(monkeypatch, tmp_path):
+    """When the interpreter's environment lives under /tmp (a clone or venv there), does the
+    sandbox bind it back over its empty /tmp, before hiding the checks?"""
+    from autograder import sandbox
+
+    venv = Path("/tmp") / "some-clone" / ".venv"
+    monkeypatch.setattr(sandbox.sys, "prefix", str(venv))
+    assert str(venv) in sandbox._needed_under_tmp()
+    if sandbox.bwrap_available():
+        policy = sandbox.SandboxPolicy(scratch=tmp_path, hidden=(tmp_path / "hidden",))
+        (tmp_path / "hidden").mkdir()
+        argv = sandbox.sandboxed(["true"], policy)
+        i_tmp, i_bind = argv.index("/tmp"), argv.index(str(venv))
+        i_hidden = argv.index(str((tmp_path / "hidden").resolve()))
+        assert i_tmp < i_bind < i_hidden
