@@ -108,11 +108,26 @@ def _prepare_course(assignment: str, work: Path, source_root: Path, settings: Gr
 
 def _hidden_paths(source_root: Path, settings: GradingSettings, out: Path, submissions: Path) -> list[Path]:
     """What student code must not see: the reference and checks, the solutions, the grading
-    output (gradebook included) and the class's submissions."""
+    output (gradebook included), the class's submissions, and every other folder of the
+    course repository and of the instructor's course (tests with correct implementations,
+    ``.git`` whose objects hold the solutions, earlier grading runs) but the student library
+    ``course/`` and the Python environment the kernel runs in."""
     import autograder
+    import course
 
-    return [Path(autograder.__file__).resolve().parent,
-            (source_root / settings.source_directory).resolve(), out, submissions.resolve()]
+    package_root = Path(autograder.__file__).resolve().parent
+    keep = {Path(course.__file__).resolve().parent, Path(sys.prefix).resolve(),
+            Path(sys.base_prefix).resolve()}
+    hidden = [package_root, (source_root / settings.source_directory).resolve(), out, submissions.resolve()]
+    for root in {package_root.parent, source_root}:
+        if root == Path(root.anchor):  # never hide a whole file system's top folders
+            continue
+        for entry in sorted(root.iterdir()):
+            entry = entry.resolve()
+            if entry.is_dir() and not any(k == entry or k.is_relative_to(entry) for k in keep) \
+                    and entry not in hidden:
+                hidden.append(entry)
+    return hidden
 
 
 def _say_once_without_sandbox(settings: GradingSettings) -> None:

@@ -2,7 +2,9 @@
 
 A sandboxed process sees the whole file system read-only, except its own scratch folder
 and the folders named writable; the grading output, the submissions, the hidden reference
-and the checks are not there at all (an empty tmpfs covers them). It has no network (its
+and the checks, /tmp and the grader's home folder are not there at all (an empty tmpfs
+covers them; the Python environment and the course library are bound back if they live
+there). It has no network (its
 own network namespace, loopback only), no view of other processes, no capabilities, and
 ``prlimit`` caps its address space, file size and core dumps. It dies with its parent.
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -82,15 +85,26 @@ def _limits(policy: SandboxPolicy) -> list[str]:
     return argv + ["--"]
 
 
-def _needed_under_tmp() -> list[str]:
-    """What the kernel must see that may live under /tmp, which the sandbox replaces by an empty
-    tmpfs: the interpreter's environment and the course library (a venv or a clone there)."""
+def _veiled() -> list[Path]:
+    """Folders the sandbox replaces by an empty tmpfs whatever the policy: /tmp (other
+    users' and other jobs' files) and the grader's home (keys, tokens, other courses), which
+    a student could otherwise print into the feedback they get back."""
+    veiled = [Path("/tmp")]
+    home = Path(os.environ.get("HOME") or "/").resolve()
+    if home != Path(home.anchor) and home.is_dir() and home not in veiled:
+        veiled.append(home)
+    return veiled
+
+
+def _needed_in(veiled: list[Path]) -> list[str]:
+    """What the kernel must see that may live in a veiled folder: the interpreter's
+    environment and the course library (a venv or a clone in /tmp or in the home folder)."""
     import course
 
-    tmp = Path("/tmp")
     paths = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
              Path(course.__file__).resolve().parent.parent}
-    return sorted(str(p) for p in paths if p != tmp and p.is_relative_to(tmp))
+    return sorted(str(p) for p in paths
+                  if any(p != v and p.is_relative_to(v) for v in veiled))
 
 
 def sandboxed(argv: list[str], policy: SandboxPolicy) -> list[str]:
@@ -99,10 +113,14 @@ def sandboxed(argv: list[str], policy: SandboxPolicy) -> list[str]:
     if not (policy.use_bwrap and bwrap_available()):
         return limited
     scratch = str(Path(policy.scratch).resolve())
-    wrap = [shutil.which("bwrap"), "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-            "--tmpfs", "/tmp", "--unshare-all", "--cap-drop", "ALL", "--die-with-parent",
-            "--new-session", "--unsetenv", "JPY_PARENT_PID"]
-    for path in _needed_under_tmp():  # a venv or clone under /tmp: the tmpfs above hid it
+    veiled = _veiled()
+    needed = _needed_in(veiled)
+    wrap = [shutil.which("bwrap"), "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    for path in veiled:
+        wrap += ["--tmpfs", str(path)]
+    wrap += ["--unshare-all", "--cap-drop", "ALL", "--die-with-parent", "--new-session",
+             "--unsetenv", "JPY_PARENT_PID"]
+    for path in needed:  # a venv or clone in a veiled folder: the tmpfs above hid it
         wrap += ["--ro-bind", path, path]
     for path in policy.hidden:
         path = Path(path).resolve()

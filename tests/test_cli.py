@@ -1,12 +1,11 @@
 """`course grade` end to end, through the real nbgrader pipeline on a temporary course."""
 import csv
-import re
 
-import nbformat
 import pytest
 
 from autograder.cli import main
-from autograder.samples import make_sample_class, solved_notebook, with_mistake
+from autograder.samples import solved_notebook, with_mistake
+from grading_helpers import feedback_text, grade_sample_class
 
 ASSIGNMENT = "optimizers"
 
@@ -14,25 +13,12 @@ ASSIGNMENT = "optimizers"
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """A small class graded once by `course grade`: its CSV rows, feedback folder and output."""
-    root = tmp_path_factory.mktemp("grading")
-    submissions = root / "submissions"
-    make_sample_class(ASSIGNMENT, submissions)
-    keep = {"perfect", "blank", "adam-no-bias-correction", "corrupted", "no-notebook"}
-    for folder in submissions.iterdir():
-        if folder.name not in keep:
-            for f in folder.iterdir():
-                f.unlink()
-            folder.rmdir()
     noisy = with_mistake(solved_notebook(ASSIGNMENT), [(
         "adam_step", "beta1, beta2 = betas",
         "import warnings; warnings.warn('a harmless warning', UserWarning)\n    beta1, beta2 = betas")])
-    (submissions / "noisy").mkdir()
-    nbformat.write(noisy, submissions / "noisy" / f"{ASSIGNMENT}.ipynb")
-    out = root / "out"
-    assert main(["grade", ASSIGNMENT, str(submissions), "--out", str(out)]) == 0
-    with open(out / "grades.csv", newline="") as f:
-        rows = {row["student_id"]: row for row in csv.DictReader(f)}
-    return rows, out
+    return grade_sample_class(tmp_path_factory.mktemp("grading"), ASSIGNMENT,
+                              {"perfect", "blank", "adam-no-bias-correction", "corrupted", "no-notebook"},
+                              extra={"noisy": noisy})
 
 
 pytestmark = pytest.mark.slow
@@ -76,9 +62,7 @@ def test_typical_mistake_gets_partial_credit_and_its_diagnosis(graded):
         assert float(row[cell]) > 0, cell
     for cell in ("test_adam_first_step", "test_adam_bias_correction", "test_adam_long_trajectory"):
         assert float(row[cell]) == 0, cell
-    html = (out / "feedback" / "adam-no-bias-correction" / f"{ASSIGNMENT}.html").read_text()
-    text = re.sub(r"<[^>]+>", "", html)
-    assert "without bias correction" in text
+    assert "without bias correction" in feedback_text(out, ASSIGNMENT, "adam-no-bias-correction")
 
 
 def test_ungradable_submissions_get_a_row_with_the_reason(graded):

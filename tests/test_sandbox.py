@@ -1,4 +1,5 @@
 """The sandbox, the data-only pipe and the integrity rules, without running a notebook."""
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -116,7 +117,7 @@ def test_a_venv_or_clone_under_tmp_stays_visible(monkeypatch, tmp_path):
 
     venv = Path("/tmp") / "some-clone" / ".venv"
     monkeypatch.setattr(sandbox.sys, "prefix", str(venv))
-    assert str(venv) in sandbox._needed_under_tmp()
+    assert str(venv) in sandbox._needed_in(sandbox._veiled())
     if sandbox.bwrap_available():
         policy = sandbox.SandboxPolicy(scratch=tmp_path, hidden=(tmp_path / "hidden",))
         (tmp_path / "hidden").mkdir()
@@ -124,3 +125,40 @@ def test_a_venv_or_clone_under_tmp_stays_visible(monkeypatch, tmp_path):
         i_tmp, i_bind = argv.index("/tmp"), argv.index(str(venv))
         i_hidden = argv.index(str((tmp_path / "hidden").resolve()))
         assert i_tmp < i_bind < i_hidden
+
+
+@needs_bwrap
+def test_home_and_the_rest_of_the_repository_are_out_of_sight(tmp_path, monkeypatch):
+    """Does a sandboxed student see the course library and the environment, but neither the
+    grader's home (keys, tokens) nor the repository's tests, benchmarks and ``.git`` (whose
+    objects hold the solutions)?"""
+    import course
+
+    from autograder.grading import _hidden_paths
+    from autograder.settings import COURSE_ROOT, GradingSettings
+
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_ed25519").write_text("PRIVATE KEY")
+    monkeypatch.setenv("HOME", str(home))
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    hidden = _hidden_paths(COURSE_ROOT, GradingSettings(), tmp_path / "out", tmp_path / "subs")
+    root = Path(course.__file__).resolve().parent.parent
+    code = "\n".join([
+        "import os, course, numpy",
+        f"print('home', sorted(os.listdir({str(home)!r})) if os.path.isdir({str(home)!r}) else None)",
+        f"print('tests', os.listdir({str(root / 'tests')!r}))",
+        f"print('git', os.path.isdir({str(root / '.git')!r}) and os.listdir({str(root / '.git')!r}))",
+        f"print('course', 'data.py' in os.listdir({str(root / 'course')!r}))",
+    ])
+    policy = SandboxPolicy(scratch=scratch, hidden=tuple(hidden))
+    result = subprocess.run(sandboxed([sys.executable, "-c", code], policy), capture_output=True,
+                            text=True, timeout=120, env={**os.environ, "HOME": str(home)})
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "PRIVATE" not in out and ".ssh" not in out, out
+    assert "tests []" in out and "course True" in out, out
+    assert "git []" in out or "git False" in out, out
+    # outside the sandbox, all of it is there
+    assert (root / "tests").is_dir() and any((root / "tests").iterdir())
