@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -49,14 +48,14 @@ def _progress_bar(label: str):
 
 def grade(assignment: str, submissions: Path, out: Path, jobs: int | None = None,
           sandbox: bool = True, due: str | None = None, timeout: int | None = None,
-          memory_mb: int | None = None, cell_timeout: int | None = None) -> int:
+          memory_mb: int | None = None, cell_timeout: int | None = None, warm: bool = True) -> int:
     from dataclasses import replace
 
     from .grading import grade_class
     from .report import format_table, write_grades_csv, write_nbgrader_export
     from .settings import GradingSettings
 
-    settings = replace(GradingSettings(), sandbox=sandbox, due_date=due, **{
+    settings = replace(GradingSettings(), sandbox=sandbox, warm_kernels=warm, due_date=due, **{
         key: value for key, value in (("submission_timeout", timeout), ("memory_limit_mb", memory_mb),
                                       ("cell_timeout", cell_timeout), ("call_timeout", cell_timeout))
         if value is not None})
@@ -72,7 +71,7 @@ def grade(assignment: str, submissions: Path, out: Path, jobs: int | None = None
 def cmd_grade(args) -> int:
     return grade(args.assignment, Path(args.submissions), Path(args.out or f"grades/{args.assignment}"),
                  jobs=args.jobs, sandbox=args.sandbox, due=args.due, timeout=args.timeout,
-                 memory_mb=args.memory_mb, cell_timeout=args.cell_timeout)
+                 memory_mb=args.memory_mb, cell_timeout=args.cell_timeout, warm=args.warm)
 
 
 def cmd_sample_class(args) -> int:
@@ -131,6 +130,8 @@ def parser() -> argparse.ArgumentParser:
                    help="submissions graded at once (default: one per CPU core)")
     g.add_argument("--no-sandbox", dest="sandbox", action="store_false",
                    help="run student code without bubblewrap (memory and time limits only)")
+    g.add_argument("--cold-kernels", dest="warm", action="store_false",
+                   help="start every student kernel from scratch instead of forking it warm")
     g.add_argument("--due", default=None,
                    help="due date, e.g. '2026-11-20 17:00:00 UTC': later timestamp.txt files get "
                         "nbgrader's late penalty")

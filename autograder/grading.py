@@ -130,6 +130,42 @@ def _hidden_paths(source_root: Path, settings: GradingSettings, out: Path, submi
     return hidden
 
 
+def _warm_pool(settings: GradingSettings, size: int, threads: int, hidden: list[Path], source: bytes):
+    """One zygote per parallel job (:mod:`autograder.warm_kernels`), or ``None`` for cold kernels
+    (asked for, or no sandbox to run them in)."""
+    import nbformat
+
+    from .sandbox import SandboxPolicy, bwrap_available
+    from .verdicts import all_standard
+    from .warm_kernels import WarmKernelPool
+
+    if not (settings.warm_kernels and settings.sandbox and bwrap_available()) or size < 1:
+        return None
+    source_nb = nbformat.reads(source.decode("utf-8"), as_version=4)
+    # as for a cold kernel (worker.run_job): the checks stay hidden when every hidden block
+    # is in the agreed form
+    kernel_hidden = tuple(hidden) if all_standard(source_nb) else tuple(
+        p for p in hidden if not (Path(p) / "checks").is_dir())
+    env = {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), "OMP_WAIT_POLICY": "PASSIVE"}
+    policy = SandboxPolicy(scratch=Path("/nonexistent"), hidden=kernel_hidden,
+                           file_bytes=settings.file_limit_mb * 1024 ** 2, env=env)
+    return WarmKernelPool(size, policy, threads)
+
+
+def _grade_with(pool, job: dict) -> dict:
+    """Grade one job, with a warm kernel from ``pool`` when there is one ready."""
+    if pool is None:
+        return grade_submission(job)
+    zygote = pool.acquire()
+    try:
+        if zygote is not None:
+            job = {**job, "zygote": {"socket": zygote.socket_path, "work": str(zygote.work)}}
+        return grade_submission(job)
+    finally:
+        if zygote is not None:
+            pool.release(zygote)
+
+
 def _say_once_without_sandbox(settings: GradingSettings) -> None:
     global _warned_no_sandbox
     from .sandbox import NO_SANDBOX_MESSAGE, bwrap_available
@@ -270,6 +306,10 @@ def grade_class(assignment: str, submissions: Path, out: Path,
     executor = executor or _default_executor(settings, jobs)
     workers = getattr(executor, "_max_workers", None) or jobs or settings.jobs or os.cpu_count() or 1
     threads = max(1, (os.cpu_count() or 1) // workers)
+    pending = [s for s in found if not s.problem]
+    # warm kernels are local processes: only for the executor that runs jobs on this machine
+    pool = _warm_pool(settings, min(workers, len(pending)), threads, hidden, source) \
+        if own_executor and pending else None
     try:
         futures = {}
         for submission in found:
@@ -278,7 +318,7 @@ def grade_class(assignment: str, submissions: Path, out: Path,
                 continue
             job = make_job(assignment, submission.student_id, submission.notebook.read_bytes(),
                            source, gradebook, settings, hidden, threads)
-            futures[executor.submit(grade_submission, job)] = submission
+            futures[executor.submit(_grade_with, pool, job)] = submission
         for future in as_completed(futures):
             submission = futures[future]
             try:
@@ -292,6 +332,8 @@ def grade_class(assignment: str, submissions: Path, out: Path,
     finally:
         if own_executor:
             executor.shutdown(wait=True)
+        if pool is not None:
+            pool.close()
 
     cells, max_score, scores = _read_gradebook(api, assignment)
     results = []

@@ -137,7 +137,8 @@ def sandboxed(argv: list[str], policy: SandboxPolicy) -> list[str]:
     return wrap + ["--chdir", scratch, "--"] + limited
 
 
-def write_kernelspec(into: Path, policy: SandboxPolicy, python: str = sys.executable) -> Path:
+def write_kernelspec(into: Path, policy: SandboxPolicy, python: str = sys.executable,
+                     argv: list[str] | None = None) -> Path:
     """A kernelspec ``KERNEL_NAME`` under ``into/kernels`` whose kernel runs sandboxed.
 
     The kernel talks to its client over IPC sockets in the (writable) folder of its
@@ -146,8 +147,9 @@ def write_kernelspec(into: Path, policy: SandboxPolicy, python: str = sys.execut
     """
     folder = Path(into) / "kernels" / KERNEL_NAME
     folder.mkdir(parents=True, exist_ok=True)
-    argv = sandboxed([python, "-m", "ipykernel_launcher", "-f", "{connection_file}",
-                      "--HistoryManager.hist_file=:memory:"], policy)
+    if argv is None:  # otherwise a command that gets its kernel sandboxed by other means
+        argv = sandboxed([python, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+                          "--HistoryManager.hist_file=:memory:"], policy)
     spec = {"argv": argv, "display_name": "Python 3 (autograder sandbox)", "language": "python",
             "interrupt_mode": "message", "metadata": {"debugger": False}}
     (folder / "kernel.json").write_text(json.dumps(spec, indent=1))

@@ -55,6 +55,12 @@ class GradingSettings:
     folder, reference and grading output hidden). Without bwrap on the machine, grading says
     so once and runs with the resource limits only."""
 
+    warm_kernels: bool = True
+    """Fork each student kernel, inside the sandbox, from a process that has already imported
+    torch, matplotlib and the course library (:mod:`autograder.warm_kernels`): seconds saved
+    per submission. Only with the sandbox and the default (local) executor; otherwise, and
+    with ``--cold-kernels``, every kernel starts from scratch."""
+
     memory_limit_mb: int = 4096
     """Address space one student process may map (RLIMIT_AS). A kernel with torch, NumPy and
     the assignment's data maps about 1 GB; a memory bomb meets this and gets a MemoryError."""

@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nbconvert.preprocessors import Preprocessor
-from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_output
 from traitlets import Bool, Dict, Float, List, Unicode
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -33,7 +34,9 @@ GRADED = "graded"
 def make_job(assignment: str, student_id: str, notebook: bytes, source: bytes, gradebook: bytes,
              settings: GradingSettings, hidden: list[str], threads: int = 1) -> dict:
     """Everything a worker needs, as plain data (picklable, no open files). ``threads``: CPU
-    threads each of its processes may use (the cores divided among the parallel jobs)."""
+    threads each of its processes may use (the cores divided among the parallel jobs).
+    A ``"zygote"`` entry (``{"socket", "work"}``, :mod:`autograder.warm_kernels`), added on
+    the machine that runs the job, has its kernel forked warm instead of started cold."""
     return {"assignment": assignment, "student_id": student_id, "settings": asdict(settings),
             "notebook": notebook, "source": source, "gradebook": gradebook,
             "hidden": [str(p) for p in hidden], "threads": int(threads)}
@@ -183,6 +186,7 @@ def run_job(folder: Path) -> dict:
     from .release import make_api
     from .sandbox import KERNEL_NAME, SandboxPolicy, write_kernelspec
     from .verdicts import INCIDENTS_KEY, HideChecks, TrustedVerdicts, all_standard
+    from .warm_kernels import kernel_request, relay_argv
 
     import nbformat
 
@@ -200,8 +204,11 @@ def run_job(folder: Path) -> dict:
         pass
     assignment, student = job["assignment"], job["student_id"]
     name = f"{assignment}.ipynb"
-    course, scratch, runtime = folder / "course", folder / "scratch", folder / "runtime"
-    for path in (course / "source" / assignment, course / "submitted" / student / assignment, scratch, runtime):
+    warm = job.get("zygote")  # a warm kernel: its folders are in the zygote's sandbox
+    kernel_folder = Path(tempfile.mkdtemp(prefix="job-", dir=warm["work"])) if warm else folder
+    course, scratch, runtime = folder / "course", kernel_folder / "scratch", kernel_folder / "runtime"
+    for path in (course / "source" / assignment, course / "submitted" / student / assignment, scratch, runtime,
+                 kernel_folder / "tmp"):
         path.mkdir(parents=True, exist_ok=True)
     source = base64.b64decode(job["source"])
     (course / "source" / assignment / name).write_bytes(source)
@@ -218,7 +225,13 @@ def run_job(folder: Path) -> dict:
                   env={"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
                        "OMP_WAIT_POLICY": "PASSIVE"})
     kernel_policy = SandboxPolicy(scratch=scratch, hidden=kernel_hidden, writable=(runtime,), **limits)
-    write_kernelspec(folder / "kernels", kernel_policy)
+    if warm:  # forked by the zygote, which runs in the same sandbox: the relay asks it
+        request = kernel_request(kernel_folder, limits["memory_bytes"], limits["file_bytes"], limits["env"])
+        (folder / "warm-kernel.json").write_text(json.dumps(request))  # out of the sandbox's sight
+        write_kernelspec(folder / "kernels", kernel_policy,
+                         argv=relay_argv(warm["socket"], str(folder / "warm-kernel.json")))
+    else:
+        write_kernelspec(folder / "kernels", kernel_policy)
     os.environ["JUPYTER_PATH"] = str(folder / "kernels") + os.pathsep + os.environ.get("JUPYTER_PATH", "")
     os.environ["JUPYTER_RUNTIME_DIR"] = str(runtime)
 
@@ -245,7 +258,11 @@ def run_job(folder: Path) -> dict:
         "TrustedVerdicts.max_output_lines": float(settings.max_output_lines),
     })
     began = time.time()
-    result = api.autograde(assignment, student, force=True, create=True)
+    try:
+        result = api.autograde(assignment, student, force=True, create=True)
+    finally:
+        if warm:
+            shutil.rmtree(kernel_folder, ignore_errors=True)
     seconds = time.time() - began
     executed = course / "autograded" / student / assignment / name
     if not result.get("success") or not executed.is_file():

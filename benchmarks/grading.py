@@ -29,7 +29,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.samples import make_sample_class, mistakes_for, solved_notebook, with_mistake
+from autograder.samples import mistakes_for, solved_notebook, with_mistake
 
 ASSIGNMENT = "optimizers"
 

@@ -4,13 +4,16 @@
     .venv/bin/python -m benchmarks.widget_latency --repeats 1
 
 Each interactive figure of lectures 1-3 is built live (``static=False``) in this process,
-then driven by a script of control changes a person would make: dragging a slider step by
-step (forth, then back), choosing from drop-downs, ticking optimizers on and off. A change
-is timed from the assignment ``control.value = v`` to the moment the new frame (the JPEG
-the ``Image`` widget sends to the browser) is ready: the observers, the computation (or the
-cache), moving the artists, rendering and encoding. That is the kernel's share of the
-latency; the browser's share (sending ~80 kB over a local websocket, decoding, painting)
-is measured by ``tests/browser`` in a real JupyterLab.
+then driven by a script of control changes a person would make, at a person's pace
+(``--pace`` ms between changes): dragging a slider step by step (forth, then back),
+choosing from drop-downs, ticking optimizers on and off. A change is timed from the
+assignment ``control.value = v`` to the moment the kernel has done its part: for the image
+figures, the new frame (the JPEG the ``Image`` widget sends) is ready (the observers, the
+computation or the cache, moving the artists, rendering, encoding); for the optimizer
+explorer, whose lines the browser draws (``course.path_explorer``), every array the new
+setting needs has been sent (nothing, when it was sent ahead of time). The browser's
+share (the websocket, decoding, painting) is measured by ``tests/browser`` in a real
+JupyterLab.
 
 Printed per figure and per control: the number of changes, median, p90 and maximum in
 milliseconds, then the overall median and p90 (target: median at most 50 ms on the 2-core
@@ -31,9 +34,13 @@ import numpy as np
 TARGET_MEDIAN_MS = 50.0
 
 
+PACE_S = 0.15  # seconds between two changes (set by --pace)
+
+
 def _timed_changes(fig, changes, label, results):
     """Apply ``changes`` (dicts of control values) one by one; record ms under ``label``."""
     for change in changes:
+        time.sleep(PACE_S)
         start, start_cpu = time.perf_counter(), time.process_time()
         fig.set(**change)
         results[label].append(((time.perf_counter() - start) * 1000,
@@ -44,6 +51,7 @@ def optimizer_script(results):
     from course.optimizer_widgets import optimizer_explorer
 
     fig = optimizer_explorer(static=False)  # Beale, Momentum + RMSprop + Adam + L-BFGS, 150 steps
+    time.sleep(1.0)  # the time a person takes to reach for the first slider
     steps_up = [{"num_steps": n} for n in range(155, 301, 5)]
     steps_down = [{"num_steps": n} for n in range(295, 99, -5)]
     _timed_changes(fig, steps_up, "optimizers: iterations, first visit", results)
@@ -65,6 +73,7 @@ def optimizer_script(results):
                    "optimizers: choice of optimizers", results)
     _timed_changes(fig, [{"surface": s} for s in ("Rosenbrock", "Ill-conditioned quadratic", "Saddle", "Beale")],
                    "optimizers: surface", results)
+    fig.stop()  # no computation ahead while the other figures are timed
 
 
 def schedule_script(results):
@@ -115,7 +124,11 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=1,
                         help="run each script this many times in fresh caches (default 1)")
     parser.add_argument("--only", choices=list(SCRIPTS), action="append", help="only these figures")
+    parser.add_argument("--pace", type=float, default=150,
+                        help="ms between two changes, a person's pace (default 150; 0: back to back)")
     args = parser.parse_args(argv)
+    global PACE_S
+    PACE_S = args.pace / 1000
 
     import torch
 

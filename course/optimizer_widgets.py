@@ -9,15 +9,16 @@ different scales), momentum/β₁ and a learning-rate schedule.
 :func:`schedule_explorer` draws the learning-rate curves of the schedules in
 :mod:`course.schedules`.
 
-Paths are computed once per setting and cached; a path grows step by step when the
-iteration slider moves right, so dragging it only runs the new steps. Both figures fall
-back to static panels when headless (see :mod:`course.widgets`).
+Paths are computed once per setting and cached. Live, the optimizer explorer's lines are
+drawn by the browser from arrays the kernel sends (:mod:`course.path_explorer`); the
+schedule explorer sends images (:mod:`course.widgets`). Both fall back to static panels
+when headless.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -27,6 +28,9 @@ from .plots import PATH_COLORS, plot_surface
 from .schedules import SCHEDULES, lr_curve, scheduler_factory
 from .surfaces import SURFACES, PathRecorder, Surface
 from .widgets import InteractiveFigure, interactive_figure
+
+if TYPE_CHECKING:
+    from .path_explorer import PathExplorer
 
 __all__ = ["OptimizerSpec", "OPTIMIZERS", "OPTIMIZER_COLORS", "optimizer_paths", "optimizer_explorer",
            "schedule_explorer", "MAX_STEPS"]
@@ -98,24 +102,50 @@ def optimizer_paths(surface: str, optimizers, num_steps: int, lr_sgd: float = 1e
     """``{optimizer name: (num_steps + 1, 2) path}`` on the named surface (cached)."""
     if num_steps > MAX_STEPS:
         raise ValueError(f"at most {MAX_STEPS} steps (the schedules' horizon), not {num_steps}")
-    paths = {}
-    for name in optimizers:
-        spec = OPTIMIZERS[name]
-        # the cache key holds only what this optimizer uses: moving the adaptive learning rate
-        # does not recompute momentum's path, and nothing recomputes L-BFGS but the surface
-        paths[name] = _recorder(surface, name,
-                                float(lr_sgd) if spec.family == "sgd" else None,
-                                float(lr_adaptive) if spec.family == "adaptive" else None,
-                                float(beta) if spec.beta else None,
-                                # L-BFGS chooses its own step by line search: no schedule
-                                "constant" if name == "L-BFGS" else schedule).path(num_steps)
-    return paths
+    return {name: _path_recorder(surface, name, lr_sgd, lr_adaptive, beta, schedule).path(num_steps)
+            for name in optimizers}
+
+
+def _path_recorder(surface: str, name: str, lr_sgd: float, lr_adaptive: float, beta: float,
+                   schedule: str) -> PathRecorder:
+    """The cached recorder of optimizer ``name``: its key holds only what this optimizer uses
+    (moving the adaptive learning rate does not recompute momentum's path, and nothing
+    recomputes L-BFGS but the surface)."""
+    spec = OPTIMIZERS[name]
+    return _recorder(surface, name,
+                     float(lr_sgd) if spec.family == "sgd" else None,
+                     float(lr_adaptive) if spec.family == "adaptive" else None,
+                     float(beta) if spec.beta else None,
+                     # L-BFGS chooses its own step by line search: no schedule
+                     "constant" if name == "L-BFGS" else schedule)
+
+
+def _depends_on(name: str) -> list[str]:
+    """The controls optimizer ``name``'s path depends on (the same rule as its cache key)."""
+    spec = OPTIMIZERS[name]
+    return (["surface"] + (["lr_sgd"] if spec.family == "sgd" else [])
+            + (["lr_adaptive"] if spec.family == "adaptive" else []) + (["beta"] if spec.beta else [])
+            + ([] if name == "L-BFGS" else ["schedule"]))
 
 
 def _gap(surface: Surface, path: np.ndarray) -> np.ndarray:
     """``f(x_k) - f(x*)``, floored for a log axis."""
     best = float(surface.f(np.asarray(surface.minimum))) if surface.minimum is not None else 0.0
     return np.maximum(np.asarray(surface.f(path)) - best, 1e-12)
+
+
+def _draw_axes(ax_path, ax_loss, surf: Surface, horizon: int) -> None:
+    """What does not move: the surface's contours, and the loss axes up to ``horizon``."""
+    plot_surface(surf, ax=ax_path)
+    ax_loss.set_yscale("log")
+    # a decade per tick at most, no minor ticks: tick labels are most of the drawing time
+    ax_loss.yaxis.set_major_locator(LogLocator(numticks=7))
+    ax_loss.yaxis.set_minor_locator(NullLocator())
+    ax_loss.set_xlim(0, horizon)
+    ax_loss.set_ylim(1e-10, float(_gap(surf, np.asarray([surf.start]))[0]) * 30)
+    ax_loss.set_xlabel("iteration")
+    ax_loss.set_ylabel(r"$f(x_k) - f(x^*)$")
+    ax_loss.grid(alpha=0.3)
 
 
 def _build_paths(fig, surface, optimizers, num_steps, lr_sgd, lr_adaptive, beta, schedule):
@@ -125,19 +155,9 @@ def _build_paths(fig, surface, optimizers, num_steps, lr_sgd, lr_adaptive, beta,
 
     def draw_background(surface_name):
         """Contours and empty (animated) artists for every optimizer: only when the surface changes."""
-        surf = SURFACES[surface_name]
         ax_path.clear()
         ax_loss.clear()
-        plot_surface(surf, ax=ax_path)
-        ax_loss.set_yscale("log")
-        # a decade per tick at most, no minor ticks: tick labels are most of the drawing time
-        ax_loss.yaxis.set_major_locator(LogLocator(numticks=7))
-        ax_loss.yaxis.set_minor_locator(NullLocator())
-        ax_loss.set_xlim(0, shown["horizon"])
-        ax_loss.set_ylim(1e-10, float(_gap(surf, np.asarray([surf.start]))[0]) * 30)
-        ax_loss.set_xlabel("iteration")
-        ax_loss.set_ylabel(r"$f(x_k) - f(x^*)$")
-        ax_loss.grid(alpha=0.3)
+        _draw_axes(ax_path, ax_loss, SURFACES[surface_name], shown["horizon"])
         for name in OPTIMIZERS:
             kw = {"color": OPTIMIZER_COLORS[name], "animated": True, "visible": False}
             lines[name], = ax_path.plot([], [], lw=1.6, marker=".", ms=3, label=name, **kw)
@@ -184,12 +204,18 @@ def _build_paths(fig, surface, optimizers, num_steps, lr_sgd, lr_adaptive, beta,
 def optimizer_explorer(surface: str = "Beale", optimizers=("Momentum", "RMSprop", "Adam", "L-BFGS"),
                        num_steps: int = 150, lr_sgd: float = 1e-3, lr_adaptive: float = 0.1,
                        beta: float = 0.9, schedule: str = "constant",
-                       static_settings=None, static: bool | None = None) -> InteractiveFigure:
+                       static_settings=None, static: bool | None = None,
+                       prefetch: bool = True) -> "InteractiveFigure | PathExplorer":
     """Paths of several ``torch.optim`` optimizers on a surface, with sliders.
 
-    Headless, the static figure shows ``static_settings`` (default: the initial optimizers on
-    Beale and on Rosenbrock, the two classic test functions).
+    Live, a :class:`course.path_explorer.PathExplorer`: the paths are computed here and drawn
+    by the browser, so sliders answer without a round trip (``prefetch``: compute the
+    neighbouring settings ahead of time). Headless, the static figure shows
+    ``static_settings`` (default: the initial optimizers on Beale and on Rosenbrock, the two
+    classic test functions).
     """
+    from .widgets import is_static
+
     import ipywidgets as widgets
 
     wide = {"style": {"description_width": "initial"}, "layout": widgets.Layout(width="32%")}
@@ -206,10 +232,14 @@ def optimizer_explorer(surface: str = "Beale", optimizers=("Momentum", "RMSprop"
         "beta": widgets.FloatSlider(value=beta, min=0.0, max=0.99, step=0.01,
                                     description="momentum / β₁", **wide),
     }
+    if not (is_static() if static is None else static):
+        from .path_explorer import PathExplorer
+
+        return PathExplorer(controls, figsize=(9.5, 4.0), prefetch=prefetch)
     if static_settings is None:
         static_settings = [{"surface": "Beale"}, {"surface": "Rosenbrock"}]
     return interactive_figure(_build_paths, controls, static_settings=static_settings,
-                              figsize=(9.5, 4.0), ncols=1, static=static)
+                              figsize=(9.5, 4.0), ncols=1, static=True)
 
 
 def _build_schedules(fig, schedules, num_steps, epsilon):

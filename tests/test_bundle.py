@@ -47,5 +47,7 @@ def test_bundle_builds_a_wheel_of_course_alone(bundle, tmp_path):
                     "-w", str(tmp_path / "wheels"), str(tmp_path / "student-course")], check=True)
     (wheel,) = (tmp_path / "wheels").glob("*.whl")
     with zipfile.ZipFile(wheel) as zf:
-        packages = {n.split("/")[0] for n in zf.namelist() if not n.split("/")[0].endswith(".dist-info")}
+        names = zf.namelist()
+    packages = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert packages == {"course"}
+    assert "course/canvas_figure.js" in names  # the browser half of the live figures

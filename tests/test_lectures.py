@@ -6,7 +6,6 @@ exports run it: ``COURSE_STATIC=1`` (widgets draw their static figure) and
 """
 from __future__ import annotations
 
-import os
 import re
 import time
 from pathlib import Path

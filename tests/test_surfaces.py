@@ -7,7 +7,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from course.surfaces import (BEALE, ILL_CONDITIONED, ROSENBROCK, SADDLE, SURFACES, PathRecorder,
+from course.surfaces import (BEALE, ILL_CONDITIONED, ROSENBROCK, SURFACES, PathRecorder,
                              least_squares_surface, optimizer_path)
 
 coordinate = st.floats(min_value=-2.5, max_value=2.5, allow_nan=False)

@@ -1,11 +1,14 @@
 """Driving an interactive figure (``course.widgets.interactive_figure``) in JupyterLab.
 
-The live figure is an ipywidgets ``Image`` (an ``<img>``) under its controls. A probe
-installed in the page records, for every change a person makes (a key press on a slider,
-a new choice in a drop-down), the time from that input event to the moment the new PNG is
-decoded and on screen (``performance.now()`` at the input event, a ``MutationObserver`` on
-the image's ``src``, ``img.decode()``, then the next animation frame). Nothing is timed
-in Python or in the kernel.
+The live figure is either an ipywidgets ``Image`` (an ``<img>``, :mod:`course.widgets`)
+or a canvas figure (:mod:`course.canvas_figure`: a background ``<img>`` under a
+``<canvas>`` the browser draws the lines on) under its controls. A probe installed in the
+page records, for every change a person makes (a key press on a slider, a new choice in a
+drop-down), the time from that input event to the moment the new figure is on screen
+(``performance.now()`` at the input event; a ``MutationObserver`` on the image's ``src``
+then ``img.decode()``, or on the canvas figure's ``data-frame`` count, which it raises
+after a complete redraw; then the next animation frame). Nothing is timed in Python or in
+the kernel.
 """
 from __future__ import annotations
 
@@ -30,24 +33,42 @@ _PROBE_JS = """
   root.addEventListener('keydown', start, true);
   root.addEventListener('change', start, true);
   root.addEventListener('pointerdown', start, true);
+  const shown = (t0, ready) => ready.then(() => requestAnimationFrame(() => {
+    if (t0 !== null) probe.samples.push(performance.now() - t0);
+    probe.updates += 1;
+  }));
   new MutationObserver(mutations => {
     for (const m of mutations) {
-      if (m.type !== 'attributes' || m.target.tagName !== 'IMG') continue;
+      if (m.type !== 'attributes') continue;
+      const canvasFrame = m.attributeName === 'data-frame';
+      const image = m.attributeName === 'src' && m.target.tagName === 'IMG'
+        && !m.target.classList.contains('course-canvas-background');  // counted by data-frame
+      if (!canvasFrame && !image) continue;
       const t0 = probe.pending;
       probe.pending = null;
-      const img = m.target;
-      img.decode().catch(() => null).then(() => requestAnimationFrame(() => {
-        if (t0 !== null) probe.samples.push(performance.now() - t0);
-        probe.updates += 1;
-      }));
+      shown(t0, image ? m.target.decode().catch(() => null) : Promise.resolve());
     }
-  }).observe(root, {attributes: true, attributeFilter: ['src'], subtree: true});
+  }).observe(root, {attributes: true, attributeFilter: ['src', 'data-frame'], subtree: true});
 }
 """
 
-#: the bytes of the PNG the image shows now (its blob URL fetched in the page), base64
+#: the bytes of the PNG the figure shows now, base64: an image's blob URL fetched in the
+#: page, or a canvas figure's background and canvas drawn together
 _PNG_JS = """
-async (img) => {
+async (el) => {
+  if (el.classList.contains('course-canvas-figure')) {
+    const img = el.querySelector('img.course-canvas-background');
+    const canvas = el.querySelector('canvas.course-canvas-overlay');
+    await img.decode().catch(() => null);
+    const out = document.createElement('canvas');
+    out.width = canvas.width;
+    out.height = canvas.height;
+    const ctx = out.getContext('2d');
+    ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
+    ctx.drawImage(canvas, 0, 0);
+    return out.toDataURL('image/png').split(',')[1];
+  }
+  const img = el;
   const bytes = new Uint8Array(await (await fetch(img.src)).arrayBuffer());
   let text = '';
   for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
@@ -61,7 +82,8 @@ class InteractiveFigure:
 
     def __init__(self, page: Page, output: Locator):
         self.page, self.output = page, output
-        self.image = output.locator(".widget-image, img").last
+        canvas = output.locator(".course-canvas-figure")
+        self.image = canvas.last if canvas.count() else output.locator(".widget-image, img").last
         self._toggles = 0
         output.evaluate(_PROBE_JS)
 
@@ -69,7 +91,8 @@ class InteractiveFigure:
     @classmethod
     def find(cls, page: Page, *labels: str) -> "InteractiveFigure":
         """The first cell output whose widget controls have a label matching each of ``labels``."""
-        outputs = page.locator(".jp-OutputArea-output", has=page.locator(".widget-image, .jupyter-widgets img"))
+        outputs = page.locator(".jp-OutputArea-output",
+                               has=page.locator(".widget-image, .jupyter-widgets img, .course-canvas-figure"))
         for i in range(outputs.count()):
             output = outputs.nth(i)
             names = " | ".join(output.locator(".widget-label").all_inner_texts())
@@ -89,7 +112,7 @@ class InteractiveFigure:
 
     # ----- what it shows ----------------------------------------------------------------
     def png(self) -> bytes:
-        """The PNG the figure shows now, as the browser received it."""
+        """The PNG the figure shows now, as the browser shows it."""
         return base64.b64decode(self.image.evaluate(_PNG_JS))
 
     @property
