@@ -9,7 +9,9 @@ after its sandboxed run and the trusted hidden checks), ``autograded``, ``feedba
 (:mod:`autograder.worker`). As each comes back, this process alone runs nbgrader's autograde
 on the executed notebook with execution switched off: nbgrader's ``SaveAutoGrades`` and
 late-penalty plugin write the one SQLite gradebook, never two writers at once. Rerunning
-regrades idempotently; a resubmission replaces the earlier one.
+regrades idempotently; a resubmission replaces the earlier one. With the default executor
+and the sandbox, each parallel job borrows a warm zygote (:mod:`autograder.warm_kernels`)
+that forks the student's kernel with torch and matplotlib already imported.
 """
 from __future__ import annotations
 

@@ -9,8 +9,9 @@ typical mistakes, repeated) is graded twice on the same machine:
 
 1. plain sequential ``nbgrader autograde``: one course, the repository's nbgrader settings,
    the hidden tests in the student's kernel, one student after another (``NbGraderAPI``);
-2. ``course grade``'s pipeline (:func:`autograder.grading.grade_class`): sandboxed kernels,
-   hidden checks judged outside them, ``--jobs`` workers, one gradebook writer, feedback.
+2. ``course grade``'s pipeline (:func:`autograder.grading.grade_class`): sandboxed kernels
+   forked warm (``--cold`` to start each from scratch), hidden checks judged outside them,
+   ``--jobs`` workers, one gradebook writer, feedback.
 
 Printed: seconds per submission for each, the speedup, whether every student's total is
 identical in both, the peak resident memory of the grading process tree (this process and
@@ -78,10 +79,14 @@ def plain_nbgrader(submissions: Path, work: Path) -> dict[str, float]:
     return scores
 
 
-def ours(submissions: Path, out: Path, jobs: int | None) -> dict[str, float]:
-    from autograder.grading import grade_class
+def ours(submissions: Path, out: Path, jobs: int | None, warm: bool = True) -> dict[str, float]:
+    from dataclasses import replace
 
-    run = grade_class(ASSIGNMENT, submissions, out, jobs=jobs)
+    from autograder.grading import grade_class
+    from autograder.settings import GradingSettings
+
+    run = grade_class(ASSIGNMENT, submissions, out, jobs=jobs,
+                      settings=replace(GradingSettings(), warm_kernels=warm))
     bad = [r for r in run.results if not r.graded]
     assert not bad, [(r.student_id, r.status) for r in bad]
     return {r.student_id: r.score for r in run.results}
@@ -132,6 +137,7 @@ def main(argv=None) -> int:
     parser.add_argument("--students", type=int, default=40)
     parser.add_argument("--jobs", type=int, default=None, help="workers (default: one per core)")
     parser.add_argument("--skip-plain", action="store_true")
+    parser.add_argument("--cold", action="store_true", help="our pipeline with cold kernels")
     parser.add_argument("--lean", action="store_true",
                         help="submissions without the demo cells (plots, training): faster")
     args = parser.parse_args(argv)
@@ -151,9 +157,10 @@ def main(argv=None) -> int:
                   f"{plain_s / args.students:.2f} s per submission, peak memory {mem.peak / 2**20:.0f} MiB")
         with PeakMemory() as mem:
             start = time.perf_counter()
-            our_scores = ours(tmp / "class", tmp / "ours", args.jobs)
+            our_scores = ours(tmp / "class", tmp / "ours", args.jobs, warm=not args.cold)
             our_s = time.perf_counter() - start
-        print(f"course grade (sandboxed, trusted checks, jobs={args.jobs or os.cpu_count()}, feedback "
+        print(f"course grade (sandboxed, {'cold' if args.cold else 'warm'} kernels, trusted checks, "
+              f"jobs={args.jobs or os.cpu_count()}, feedback "
               f"included): {our_s:.1f} s, {our_s / args.students:.2f} s per submission, "
               f"peak memory {mem.peak / 2**20:.0f} MiB")
         if plain_s is not None:
