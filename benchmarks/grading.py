@@ -143,7 +143,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     print(f"cores: {os.cpu_count()}, load average before: {os.getloadavg()}")
-    with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
+    from benchmarks.machine import MachineShare
+
+    with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp, MachineShare() as share:
         tmp = Path(tmp)
         make_class(tmp / "class", args.students, args.lean)
         print(f"{args.students} submissions{' (lean)' if args.lean else ''}")
@@ -172,6 +174,7 @@ def main(argv=None) -> int:
                         if plain_scores.get(k) != our_scores.get(k)}
                 print(f"  differing: {diff}")
     print(f"load average after: {os.getloadavg()}")
+    print(share.summary())
     return 0
 
 

@@ -223,8 +223,11 @@ def run_notebooks(timeout: int) -> float:
     mode = "COURSE_QUICK=1, as in CI" if os.environ.get("COURSE_QUICK") else "full CPU/GPU sizes"
     print(f"\n== executing {len(paths)} notebooks headless (nbclient, {mode}) ==", flush=True)
     print(f"  {'wall':>9}  {'kernel CPU':>9}  (the kernel's own CPU time, all threads; the three slowest cells)")
+    from benchmarks.machine import MachineShare
+
     total = total_cpu = 0.0
     failures = 0
+    share = MachineShare().__enter__()
     for path in paths:
         nb = nbformat.read(path, as_version=4)
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
@@ -242,8 +245,10 @@ def run_notebooks(timeout: int) -> float:
         print(f"  {seconds:7.1f} s  {cpu_seconds:7.1f} s  {path.relative_to(ROOT)}  {status}", flush=True)
         for cell_seconds, index, first_line in slowest_cells(nb):
             print(f"{'':22}{cell_seconds:5.1f} s  cell {index:>2}: {first_line[:70]}", flush=True)
+    share.__exit__()
     verdict = "under" if total < 300 else "OVER"
     print(f"  {total:7.1f} s  {total_cpu:7.1f} s  total ({verdict} the 5-minute target), {failures} failed")
+    print(f"  {share.summary()}")
     return total
 
 

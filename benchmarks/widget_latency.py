@@ -137,6 +137,9 @@ def main(argv=None) -> int:
     configure_cpu_threads()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    from benchmarks.machine import MachineShare
+
+    share = MachineShare().__enter__()
     results: dict[str, list[float]] = defaultdict(list)
     for _ in range(args.repeats):
         import course.optimizer_widgets as ow
@@ -159,7 +162,9 @@ def main(argv=None) -> int:
           f"(target: median <= {TARGET_MEDIAN_MS:.0f} ms: {'met' if median <= TARGET_MEDIAN_MS else 'NOT met'})")
     print(f"CPU time per change: median {np.median(cpu):.1f} ms, p90 {np.percentile(cpu, 90):.1f} ms "
           "(what an idle machine's wall time approaches)")
+    share.__exit__()
     print(f"load average after the run: {os.getloadavg()[0]:.2f}")
+    print(share.summary())
     return 0
 
 

@@ -60,6 +60,8 @@ class OptimizerSpec:
             kwargs["lr"] = lr_adaptive
         if self.beta == "momentum":
             kwargs["momentum"] = beta
+            if not beta:  # Nesterov without momentum is plain SGD (torch refuses the combination)
+                kwargs.pop("nesterov", None)
         elif self.beta == "betas":
             kwargs["betas"] = (beta, 0.999)
         return kwargs

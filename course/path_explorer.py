@@ -190,17 +190,20 @@ class PathExplorer:
 
     def _compute_ahead(self, values: dict, generation: int) -> None:
         for name, moved in self.likely_next(values):
-            recorder = _path_recorder(moved["surface"], name, moved["lr_sgd"], moved["lr_adaptive"],
-                                      moved["beta"], moved["schedule"])
-            for steps in range(CHUNK, MAX_STEPS + CHUNK, CHUNK):
-                if generation != self._generation:
-                    return
+            try:
+                recorder = _path_recorder(moved["surface"], name, moved["lr_sgd"], moved["lr_adaptive"],
+                                          moved["beta"], moved["schedule"])
+                for steps in range(CHUNK, MAX_STEPS + CHUNK, CHUNK):
+                    if generation != self._generation:
+                        return
+                    with self._lock:
+                        recorder.path(min(steps, MAX_STEPS))
                 with self._lock:
-                    recorder.path(min(steps, MAX_STEPS))
-            with self._lock:
-                if generation != self._generation:
-                    return
-                self._send(name, moved)
+                    if generation != self._generation:
+                        return
+                    self._send(name, moved)
+            except Exception:  # noqa: BLE001 - a setting torch refuses is computed (and reported) if asked for
+                continue
 
     # ----- display -----------------------------------------------------------------------
     def png(self) -> bytes:

@@ -31,6 +31,13 @@ def test_sliders_reach_torch_as_hyperparameters():
                                                                     momentum=0.8, nesterov=True))
 
 
+def test_nesterov_at_zero_momentum_is_plain_sgd():
+    """With the momentum slider at 0, is Nesterov's path torch's plain SGD (torch refuses
+    nesterov=True without momentum, and the slider reaches 0)?"""
+    paths = optimizer_paths("Beale", ["Nesterov"], 40, lr_sgd=2e-3, beta=0.0)
+    np.testing.assert_array_equal(paths["Nesterov"], optimizer_path(BEALE, torch.optim.SGD, 40, lr=2e-3))
+
+
 def test_schedule_is_applied_over_the_slider_horizon():
     """Does choosing 'cosine' give the path of torch's CosineAnnealingLR over MAX_STEPS steps?"""
     paths = optimizer_paths("Rosenbrock", ["RMSprop"], 50, lr_adaptive=0.05, schedule="cosine")
