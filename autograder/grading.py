@@ -138,19 +138,16 @@ def _warm_pool(settings: GradingSettings, size: int, threads: int, hidden: list[
     import nbformat
 
     from .sandbox import SandboxPolicy, bwrap_available
-    from .verdicts import all_standard
+    from .verdicts import kernel_hidden
     from .warm_kernels import WarmKernelPool
+    from .worker import thread_env
 
     if not (settings.warm_kernels and settings.sandbox and bwrap_available()) or size < 1:
         return None
     source_nb = nbformat.reads(source.decode("utf-8"), as_version=4)
-    # as for a cold kernel (worker.run_job): the checks stay hidden when every hidden block
-    # is in the agreed form
-    kernel_hidden = tuple(hidden) if all_standard(source_nb) else tuple(
-        p for p in hidden if not (Path(p) / "checks").is_dir())
-    env = {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), "OMP_WAIT_POLICY": "PASSIVE"}
-    policy = SandboxPolicy(scratch=Path("/nonexistent"), hidden=kernel_hidden,
-                           file_bytes=settings.file_limit_mb * 1024 ** 2, env=env)
+    # the same view as a cold kernel's (worker.run_job)
+    policy = SandboxPolicy(scratch=Path("/nonexistent"), hidden=kernel_hidden(hidden, source_nb),
+                           file_bytes=settings.file_limit_mb * 1024 ** 2, env=thread_env(threads))
     return WarmKernelPool(size, policy, threads)
 
 

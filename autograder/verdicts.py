@@ -40,7 +40,7 @@ from .remote import (KernelChannel, RemoteFunction, StudentProcess, StudentProce
                      remote_optimizer_class)
 from .sandbox import SandboxPolicy
 
-__all__ = ["HiddenCheck", "parse_hidden", "hidden_blocks", "HideChecks", "TrustedVerdicts",
+__all__ = ["HiddenCheck", "parse_hidden", "hidden_blocks", "kernel_hidden", "HideChecks", "TrustedVerdicts",
            "CheckSession", "INCIDENTS_KEY"]
 
 HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[^\n]*\n(.*?)^[ \t]*### END HIDDEN TESTS[^\n]*(\n|$)",
@@ -89,6 +89,14 @@ def hidden_blocks(nb) -> list[str]:
 def all_standard(nb) -> bool:
     """Is every hidden block of ``nb`` in the agreed form (so the kernel never needs the checks)?"""
     return all(parse_hidden(block) is not None for block in hidden_blocks(nb))
+
+
+def kernel_hidden(hidden, source_nb) -> tuple:
+    """Of the folders student code must not see, those hidden from the student's kernel: all
+    of them when every hidden block is in the agreed form (the kernel never needs the checks),
+    otherwise all but the checks' package (an unusual block runs in the kernel)."""
+    hidden = tuple(Path(p) for p in hidden)
+    return hidden if all_standard(source_nb) else tuple(p for p in hidden if not (p / "checks").is_dir())
 
 
 def _nbgrader(cell) -> dict:

@@ -41,10 +41,10 @@ from pathlib import Path
 
 from .sandbox import SandboxPolicy, sandboxed
 
-__all__ = ["WarmKernelPool", "Zygote", "kernel_request", "relay_argv", "ZYGOTE_SOURCE"]
+__all__ = ["WarmKernelPool", "Zygote", "kernel_request", "new_job_folder", "relay_argv"]
 
-#: the zygote's program, passed to ``python -c``: the sandbox hides this package
-ZYGOTE_SOURCE = (Path(__file__).with_name("zygote.py")).read_text()
+#: the zygote's program, passed to ``python -c`` (the sandbox hides this package)
+ZYGOTE_PROGRAM = Path(__file__).with_name("zygote.py")
 
 
 def relay_argv(socket_path: str, request_file: str) -> list[str]:
@@ -72,7 +72,7 @@ class Zygote:
         listener.bind(self.socket_path)
         listener.listen(1)
         # no memory limit on the zygote itself: each kernel sets its own after the fork
-        argv = sandboxed([sys.executable, "-c", ZYGOTE_SOURCE, str(listener.fileno()), str(int(threads)),
+        argv = sandboxed([sys.executable, "-c", ZYGOTE_PROGRAM.read_text(), str(listener.fileno()), str(int(threads)),
                           str(self.work)],
                          replace(policy, scratch=self.work, writable=(), memory_bytes=0))
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -91,11 +91,7 @@ class Zygote:
         return self._ready and self.proc.poll() is None
 
     def new_job_folder(self) -> Path:
-        """A fresh, randomly named folder for one submission: scratch/, tmp/, runtime/."""
-        folder = Path(tempfile.mkdtemp(prefix="job-", dir=self.work))
-        for name in ("scratch", "tmp", "runtime"):
-            (folder / name).mkdir()
-        return folder
+        return new_job_folder(self.work)
 
     def close(self) -> None:
         try:
@@ -106,6 +102,15 @@ class Zygote:
         if self.proc.stdout is not None:
             self.proc.stdout.close()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def new_job_folder(work: Path) -> Path:
+    """A fresh, randomly named folder in a zygote's ``work`` for one submission: scratch/,
+    tmp/, runtime/ (what :func:`kernel_request` points the kernel to)."""
+    folder = Path(tempfile.mkdtemp(prefix="job-", dir=work))
+    for name in ("scratch", "tmp", "runtime"):
+        (folder / name).mkdir()
+    return folder
 
 
 def kernel_request(job_folder: Path, memory_bytes: int, file_bytes: int, env: dict) -> dict:

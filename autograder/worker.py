@@ -42,6 +42,12 @@ def make_job(assignment: str, student_id: str, notebook: bytes, source: bytes, g
             "hidden": [str(p) for p in hidden], "threads": int(threads)}
 
 
+def thread_env(threads: int) -> dict[str, str]:
+    """One job's share of the cores, for its own process, its kernel and the checks' processes:
+    OpenMP threads spinning in two processes at once would make every call across a pipe slow."""
+    return {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), "OMP_WAIT_POLICY": "PASSIVE"}
+
+
 # imported once by the launcher, so that each submission's process starts warm
 PRELOAD = ["autograder.verdicts", "autograder.release", "nbgrader.apps", "nbgrader.preprocessors",
            "nbconvert.exporters", "numpy", "torch"]
@@ -185,30 +191,27 @@ def run_job(folder: Path) -> dict:
 
     from .release import make_api
     from .sandbox import KERNEL_NAME, SandboxPolicy, write_kernelspec
-    from .verdicts import INCIDENTS_KEY, HideChecks, TrustedVerdicts, all_standard
-    from .warm_kernels import kernel_request, relay_argv
+    from .verdicts import INCIDENTS_KEY, HideChecks, TrustedVerdicts, kernel_hidden
+    from .warm_kernels import kernel_request, new_job_folder, relay_argv
 
     import nbformat
 
     job = json.loads((folder / "job.json").read_text())
     settings = GradingSettings(**job["settings"])
-    threads = str(max(1, int(job.get("threads", 1))))
-    # one job's share of the cores, here, in the kernel and in the checks' processes: OpenMP
-    # threads spinning in two processes at once would make every call across the pipe slow
-    os.environ.update(OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads, OMP_WAIT_POLICY="PASSIVE")
+    threads = max(1, int(job.get("threads", 1)))
+    os.environ.update(thread_env(threads))
     try:
         import torch
 
-        torch.set_num_threads(int(threads))
+        torch.set_num_threads(threads)
     except ImportError:
         pass
     assignment, student = job["assignment"], job["student_id"]
     name = f"{assignment}.ipynb"
     warm = job.get("zygote")  # a warm kernel: its folders are in the zygote's sandbox
-    kernel_folder = Path(tempfile.mkdtemp(prefix="job-", dir=warm["work"])) if warm else folder
+    kernel_folder = new_job_folder(Path(warm["work"])) if warm else folder
     course, scratch, runtime = folder / "course", kernel_folder / "scratch", kernel_folder / "runtime"
-    for path in (course / "source" / assignment, course / "submitted" / student / assignment, scratch, runtime,
-                 kernel_folder / "tmp"):
+    for path in (course / "source" / assignment, course / "submitted" / student / assignment, scratch, runtime):
         path.mkdir(parents=True, exist_ok=True)
     source = base64.b64decode(job["source"])
     (course / "source" / assignment / name).write_bytes(source)
@@ -217,14 +220,11 @@ def run_job(folder: Path) -> dict:
 
     hidden = tuple(Path(p) for p in job["hidden"])
     source_nb = nbformat.reads(source.decode("utf-8"), as_version=4)
-    # the kernel never needs the checks when every hidden block is in the agreed form
-    kernel_hidden = hidden if all_standard(source_nb) else tuple(
-        p for p in hidden if not (p / "checks").is_dir())
     limits = dict(memory_bytes=settings.memory_limit_mb * 1024 ** 2,
                   file_bytes=settings.file_limit_mb * 1024 ** 2, use_bwrap=settings.sandbox,
-                  env={"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
-                       "OMP_WAIT_POLICY": "PASSIVE"})
-    kernel_policy = SandboxPolicy(scratch=scratch, hidden=kernel_hidden, writable=(runtime,), **limits)
+                  env=thread_env(threads))
+    kernel_policy = SandboxPolicy(scratch=scratch, hidden=kernel_hidden(hidden, source_nb), writable=(runtime,),
+                                  **limits)
     if warm:  # forked by the zygote, which runs in the same sandbox: the relay asks it
         request = kernel_request(kernel_folder, limits["memory_bytes"], limits["file_bytes"], limits["env"])
         (folder / "warm-kernel.json").write_text(json.dumps(request))  # out of the sandbox's sight

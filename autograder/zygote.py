@@ -6,11 +6,12 @@ Self-contained (the standard library only, no package imports): the sandbox hide
     python -c SOURCE LISTENER_FD THREADS WORK
 
 It imports what the course's notebooks import, warms torch's optimizers, prints ``ready``,
-then, for each connection on the inherited listening socket (one at a time): kills
-whatever the previous kernel left running, empties ``WORK`` (but the new job's folder) and
-``/tmp``, forks, and the child becomes an IPython kernel for the request's connection file,
-in the request's folder, with its limits and environment. The connection stays open while
-the kernel runs; when it closes (the relay was killed), the kernel is killed.
+then, for each connection on the inherited listening socket (one at a time): empties
+``WORK`` (but the new job's folder) and ``/tmp``, forks, and the child becomes an IPython
+kernel for the request's connection file, in the request's folder, with its limits and
+environment. The connection stays open while the kernel runs; when the kernel ends or the
+connection closes (the relay was killed), every other process in the sandbox is killed,
+so nothing of one submission runs on into the next.
 """
 import json
 import os
@@ -67,13 +68,12 @@ def _zygote(listener_fd: int, threads: int, work: str) -> None:
     while True:
         conn, _ = listener.accept()
         try:
-            _kill_everything_else()  # nothing of the previous submission runs any more
             request = json.loads(_read_line(conn))
             _clean(Path(work), keep=Path(request["job"]))
             _serve_one(conn, request, listener)
         except Exception:  # noqa: BLE001 - a broken request fails that kernel, not the zygote
             pass
-        finally:
+        finally:  # nothing of this submission runs on into the next one
             conn.close()
             _kill_everything_else()
 

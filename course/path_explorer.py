@@ -29,7 +29,7 @@ from .canvas_figure import CanvasFigure, axes_box, layer_key
 from .optimizer_widgets import (MAX_STEPS, OPTIMIZER_COLORS, OPTIMIZERS, _build_paths, _depends_on, _draw_axes,
                                 _gap, _path_recorder)
 from .surfaces import SURFACES
-from .widgets import figure_png
+from .widgets import control_rows, figure_png
 
 __all__ = ["PathExplorer"]
 
@@ -63,7 +63,7 @@ class PathExplorer:
         self.prefetch = prefetch
         self.latencies: list[float] = []
         self._lock = threading.RLock()
-        self._sent: set[str] = set()
+        self._sent: set = set()  # layer keys, and ("background", surface)
         self._backgrounds: dict[str, tuple] = {}
         self._plan: tuple | None = None
         self._generation = 0
@@ -75,9 +75,7 @@ class PathExplorer:
         self.canvas = CanvasFigure(controls, layers, visible="optimizers", steps="num_steps",
                                    background="surface")
         self.canvas.on_ready = self._on_ready
-        boxes = list(controls.values())
-        self.widget = widgets.VBox([widgets.HBox(boxes[i:i + 3]) for i in range(0, len(boxes), 3)]
-                                   + [self.canvas])
+        self.widget = widgets.VBox(control_rows(controls) + [self.canvas])
         for control in controls.values():
             control.observe(self._on_change, names="value")
         self._on_change()
@@ -99,11 +97,15 @@ class PathExplorer:
             self._backgrounds[surface] = (png, float(fig.bbox.width / self.scale), float(height / self.scale), boxes)
         return self._backgrounds[surface]
 
+    @staticmethod
+    def _recorder(name: str, values: dict):
+        return _path_recorder(values["surface"], name, values["lr_sgd"], values["lr_adaptive"],
+                              values["beta"], values["schedule"])
+
     def arrays(self, name: str, values: dict, num_steps: int = MAX_STEPS) -> list[np.ndarray]:
         """Optimizer ``name``'s path ``(num_steps + 1, 2)``, flattened, and ``f(x_k) - f(x*)``."""
         surf = SURFACES[values["surface"]]
-        path = _path_recorder(values["surface"], name, values["lr_sgd"], values["lr_adaptive"],
-                              values["beta"], values["schedule"]).path(num_steps)
+        path = self._recorder(name, values).path(num_steps)
         gap = np.full(len(path), np.nan)
         ok = ~np.isnan(path[:, 0])
         gap[ok] = _gap(surf, path[ok])
@@ -146,8 +148,7 @@ class PathExplorer:
         """A browser view started (a new page, a reload): it has nothing yet."""
         with self._lock:
             self._sent.clear()
-            self._send_current(self.values())
-        self._plan = None
+        self._plan = None  # sends the current setting, and computes ahead again
         self._on_change()
 
     def set(self, **values) -> None:
@@ -191,8 +192,7 @@ class PathExplorer:
     def _compute_ahead(self, values: dict, generation: int) -> None:
         for name, moved in self.likely_next(values):
             try:
-                recorder = _path_recorder(moved["surface"], name, moved["lr_sgd"], moved["lr_adaptive"],
-                                          moved["beta"], moved["schedule"])
+                recorder = self._recorder(name, moved)
                 for steps in range(CHUNK, MAX_STEPS + CHUNK, CHUNK):
                     if generation != self._generation:
                         return

@@ -102,6 +102,14 @@ def _rgba_jpeg(rgba: np.ndarray, quality: int = 92) -> bytes:
     return buf.getvalue()
 
 
+def control_rows(controls: Mapping, per_row: int = 3) -> list:
+    """The controls laid out ``per_row`` to a row (``HBox`` es), to stack above a figure."""
+    import ipywidgets as widgets
+
+    boxes = list(controls.values())
+    return [widgets.HBox(boxes[i:i + per_row]) for i in range(0, len(boxes), per_row)]
+
+
 def _control_values(controls: Mapping) -> dict:
     return {name: control.value for name, control in controls.items()}
 
@@ -195,9 +203,7 @@ class InteractiveFigure:
         self.image = widgets.Image(value=self._frame, format="jpeg")
         for control in self.controls.values():
             control.observe(self._on_change, names="value")
-        boxes = [c for c in self.controls.values()]
-        self.widget = widgets.VBox([widgets.HBox(boxes[i:i + 3]) for i in range(0, len(boxes), 3)]
-                                   + [self.image])
+        self.widget = widgets.VBox(control_rows(self.controls) + [self.image])
 
     def _animated_artists(self) -> list:
         """Animated artists of the axes and the figure (looked up at every frame, so that
