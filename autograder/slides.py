@@ -10,7 +10,8 @@ decks load:
 
 Nothing is loaded from a CDN: no jQuery, RequireJS, Mermaid or widget renderer either (the
 exported decks carry no live widgets). Cells keep their ``slideshow.slide_type``; cells tagged
-``hide-input`` show only their output, cells tagged ``remove-cell`` are left out. An
+``hide-input`` show only their output, cells tagged ``remove-cell`` or ``answer`` (the folded
+answers to exercises: students try first) are left out. An
 ``index.html`` links the decks. Open a deck from the file system or any static web server.
 """
 from __future__ import annotations
@@ -23,7 +24,10 @@ from pathlib import Path
 
 import nbformat
 
-__all__ = ["export_slides", "asset_sources"]
+__all__ = ["export_slides", "asset_sources", "SLIDE_REMOVED_TAGS"]
+
+#: cells with one of these tags are not in the slides: hidden helpers, and the answers to exercises
+SLIDE_REMOVED_TAGS = ("remove-cell", "answer")
 
 ASSETS = "assets"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -159,7 +163,7 @@ def _exporter():
         exclude_output_prompt=True,
     )
     exporter.register_preprocessor(TagRemovePreprocessor(
-        remove_input_tags={"hide-input"}, remove_cell_tags={"remove-cell"}, enabled=True), enabled=True)
+        remove_input_tags={"hide-input"}, remove_cell_tags=set(SLIDE_REMOVED_TAGS), enabled=True), enabled=True)
     return exporter
 
 

@@ -10,6 +10,8 @@ Environment variables:
 - ``NBGRADER_EXECUTION``: set by nbgrader while it executes a notebook
   (``autograde``/``validate``); heavy cells then take their smallest size.
 - ``COURSE_QUICK``: set by the test suite and CI to ask for the smallest size too.
+- ``COURSE_SIZE``: force one size everywhere (``full``, ``cpu`` or ``quick``): to record a
+  full-size run on any machine, or to run a lecture at its CPU size under the tests.
 - ``COURSE_CPU_THREADS``: how many threads torch uses on a CPU (see
   :func:`configure_cpu_threads`).
 """
@@ -27,6 +29,8 @@ __all__ = [
     "is_autograding",
     "is_quick",
     "workload",
+    "current_size",
+    "SIZES",
     "set_seed",
     "describe_device",
     "configure_cpu_threads",
@@ -81,18 +85,40 @@ def is_quick() -> bool:
     return is_autograding() or os.environ.get("COURSE_QUICK", "") not in ("", "0")
 
 
-def workload(gpu, cpu, quick=None, device: torch.device | str | None = None):
-    """Choose a heavy cell's size for where it runs.
+SIZES = ("full", "cpu", "quick")
 
-    >>> num_epochs = workload(gpu=40, cpu=8, quick=1)
 
-    ``gpu`` on an accelerator (CUDA or MPS), ``cpu`` on a CPU, ``quick`` (default: ``cpu``)
-    under autograding, in the tests and in CI. Any value works: ints, tuples, dicts.
+def current_size(device: torch.device | str | None = None) -> str:
+    """Which size heavy cells take here: ``"full"``, ``"cpu"`` or ``"quick"``.
+
+    First match wins: ``COURSE_SIZE`` when set; ``"quick"`` under autograding, in the tests
+    and in CI (:func:`is_quick`); ``"cpu"`` when training runs on the CPU; ``"full"`` on an
+    accelerator (CUDA or MPS).
     """
+    forced = os.environ.get("COURSE_SIZE", "").strip().lower()
+    if forced:
+        if forced not in SIZES:
+            raise ValueError(f"COURSE_SIZE must be one of {', '.join(SIZES)}, not {forced!r}")
+        return forced
     if is_quick():
-        return cpu if quick is None else quick
+        return "quick"
     device = torch.device(device) if device is not None else pick_device()
-    return cpu if device.type == "cpu" else gpu
+    return "cpu" if device.type == "cpu" else "full"
+
+
+def workload(full, cpu, quick=None, device: torch.device | str | None = None):
+    """Choose a heavy cell's size for where it runs (:func:`current_size`).
+
+    >>> num_epochs = workload(full=40, cpu=8, quick=1)
+
+    ``full`` is the real run, on an accelerator (CUDA or MPS): tens of seconds to minutes on a
+    GPU. ``cpu`` is what a 2-core CPU finishes in seconds, ``quick`` (default: ``cpu``) what
+    autograding, the tests and CI run. Any value works: ints, tuples, dicts, configurations.
+    """
+    size = current_size(device)
+    if size == "quick":
+        return cpu if quick is None else quick
+    return cpu if size == "cpu" else full
 
 
 def set_seed(seed: int) -> None:

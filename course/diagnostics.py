@@ -221,7 +221,7 @@ def layer_outputs(model: torch.nn.Module, X: torch.Tensor, layer: torch.nn.Modul
                   batch_size: int = 1024) -> torch.Tensor:
     """What ``layer`` (a submodule of ``model``) outputs for ``X``, in evaluation mode, flattened.
 
-    Use it to look at learned features: ``PCA(2).fit_transform(layer_outputs(model, X, model[2]))``.
+    Use it to look at learned features: ``PCA(2).fit_transform(layer_outputs(model, X, model.hidden[1]))``.
     """
     captured = []
     handle = layer.register_forward_hook(lambda module, args, output: captured.append(output.detach()))

@@ -1,6 +1,6 @@
 """The regularization lecture's grid of training runs, and the explorer over them.
 
-- :func:`sweep`: train one :func:`course.models.mlp` per (dropout rate, weight decay) pair with
+- :func:`sweep`: train one :class:`course.models.MLP` per (dropout rate, weight decay) pair with
   :func:`course.training.fit` and ``torch.optim.AdamW``; returns the histories.
 - :func:`regularization_explorer`: sliders for the dropout rate and the weight decay over
   those precomputed runs (static panels when headless, see :mod:`course.widgets`).
@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from .device import is_autograding
-from .models import mlp
+from .models import MLP
 from .plots import PATH_COLORS
 from .training import History, fit
 from .widgets import InteractiveFigure, interactive_figure
@@ -26,7 +26,7 @@ def sweep(train_data, val_data, num_classes: int, dropouts: Sequence[float],
           weight_decays: Sequence[float], num_epochs: int, width: int = 256, lr: float = 1e-3,
           batch_size: int = 32, seed: int = 0, device=None, progress: bool | None = None
           ) -> dict[tuple[float, float], History]:
-    """Train :func:`mlp` for every ``(dropout, weight_decay)`` pair; ``{(p, wd): History}``.
+    """Train :class:`course.models.MLP` for every ``(dropout, weight_decay)`` pair; ``{(p, wd): History}``.
 
     Every run starts from the same seed and sees the same batches, so the runs differ only
     in the two regularization settings (AdamW: decoupled weight decay).
@@ -40,7 +40,7 @@ def sweep(train_data, val_data, num_classes: int, dropouts: Sequence[float],
         bar = tqdm(total=len(grid), desc="grid of runs", leave=False)
     for p, wd in grid:
         torch.manual_seed(seed)
-        model = mlp(train_data[0].shape[1], num_classes, width=width, dropout=p)
+        model = MLP(train_data[0].shape[1], num_classes, width=width, dropout=p)
         optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=wd)
         runs[(p, wd)] = fit(model, train_data, nn.CrossEntropyLoss(), optimizer, num_epochs,
                             batch_size=batch_size, val_data=val_data, device=device, seed=seed,

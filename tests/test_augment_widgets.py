@@ -10,7 +10,7 @@ from PIL import Image
 
 from course.augment import color_jitter, hflip, random_affine, random_crop
 from course.augment_widgets import STRENGTHS, augment_with, augmentation_explorer
-from course.images import make_shapes
+from course.shapes import make_shapes
 
 
 def pixels(png: bytes) -> np.ndarray:

@@ -12,7 +12,7 @@ from torch import nn
 from course.data import digits_split
 from course.diagnostics import (GradientStats, expected_initial_loss, initial_loss_check, layer_outputs,
                                 lr_range_test, overfit_small_subset)
-from course.models import mlp
+from course.models import MLP
 from course.training import fit
 
 
@@ -24,7 +24,7 @@ def digits():
 
 def small_mlp(seed=0, width=32):
     torch.manual_seed(seed)
-    return mlp(64, 10, width=width)
+    return MLP(64, 10, width=width)
 
 
 def test_expected_initial_loss_is_the_uniform_cross_entropy():
@@ -39,8 +39,8 @@ def test_expected_initial_loss_is_the_uniform_cross_entropy():
 def test_a_model_with_equal_logits_passes_exactly(digits):
     """With zero output weights (all logits equal), is the initial loss exactly log 10?"""
     model = small_mlp()
-    nn.init.zeros_(model[-1].weight)
-    nn.init.zeros_(model[-1].bias)
+    nn.init.zeros_(model.output.weight)
+    nn.init.zeros_(model.output.bias)
     check = initial_loss_check(model, digits)
     assert check.loss == pytest.approx(math.log(10), rel=1e-5)
     assert check.passed and "fine" in check.message
@@ -49,7 +49,7 @@ def test_a_model_with_equal_logits_passes_exactly(digits):
 def test_large_initial_weights_fail_with_advice(digits):
     """Do N(0, 1) weights give a loss far above log C and a message about the initialization?"""
     model = small_mlp()
-    for layer in model:
+    for layer in model.modules():
         if isinstance(layer, nn.Linear):
             nn.init.normal_(layer.weight, std=1.0)
     check = initial_loss_check(model, digits)
@@ -91,16 +91,16 @@ def test_gradient_stats_match_gradients_computed_by_hand(digits):
     model = small_mlp()
     start = copy.deepcopy(model)
     loss = F.cross_entropy(start(X), y)
-    expected = torch.autograd.grad(loss, [start[0].weight, start[2].weight, start[4].weight])
+    expected = torch.autograd.grad(loss, [start.hidden[0].weight, start.hidden[2].weight, start.output.weight])
     with GradientStats(model) as stats:
         fit(model, (X, y), nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1), num_epochs=1,
             batch_size=len(X), callbacks=[stats], progress=False, device="cpu")
-    assert stats.names == ["0.weight", "2.weight", "4.weight"]         # weights only, in order
+    assert stats.names == ["hidden.0.weight", "hidden.2.weight", "output.weight"]         # weights only, in order
     for name, grad in zip(stats.names, expected):
         assert stats.stats[name]["grad_norm"][0] == pytest.approx(float(grad.norm()), rel=1e-4)
-    w0, w1 = start[0].weight.detach(), model[0].weight.detach()
-    assert stats.stats["0.weight"]["update_ratio"][0] == pytest.approx(float((w1 - w0).norm() / w0.norm()), rel=1e-4)
-    assert stats.stats["0.weight"]["weight_norm"][0] == pytest.approx(float(w1.norm()), rel=1e-5)
+    w0, w1 = start.hidden[0].weight.detach(), model.hidden[0].weight.detach()
+    assert stats.stats["hidden.0.weight"]["update_ratio"][0] == pytest.approx(float((w1 - w0).norm() / w0.norm()), rel=1e-4)
+    assert stats.stats["hidden.0.weight"]["weight_norm"][0] == pytest.approx(float(w1.norm()), rel=1e-5)
 
 
 def test_gradient_stats_average_over_steps_and_unhook(digits):
@@ -108,18 +108,18 @@ def test_gradient_stats_average_over_steps_and_unhook(digits):
     X, y = digits
     model = small_mlp()
     norms = []
-    probe = model[2].weight.register_hook(lambda grad: norms.append(float(grad.norm())))
+    probe = model.hidden[2].weight.register_hook(lambda grad: norms.append(float(grad.norm())))
     stats = GradientStats(model)
     fit(model, (X, y), nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1), num_epochs=2,
         batch_size=64, callbacks=[stats], progress=False, device="cpu")
     probe.remove()
     assert len(norms) == 8
-    assert stats.stats["2.weight"]["grad_norm"] == pytest.approx([sum(norms[:4]) / 4, sum(norms[4:]) / 4], rel=1e-4)
+    assert stats.stats["hidden.2.weight"]["grad_norm"] == pytest.approx([sum(norms[:4]) / 4, sum(norms[4:]) / 4], rel=1e-4)
     stats.remove()
     loss = F.cross_entropy(model(X), y)
     loss.backward()
-    assert stats.stats["2.weight"]["grad_norm"] == pytest.approx([sum(norms[:4]) / 4, sum(norms[4:]) / 4], rel=1e-4)
-    assert stats._steps["2.weight"] == 0                                # the hook no longer counts
+    assert stats.stats["hidden.2.weight"]["grad_norm"] == pytest.approx([sum(norms[:4]) / 4, sum(norms[4:]) / 4], rel=1e-4)
+    assert stats._steps["hidden.2.weight"] == 0                                # the hook no longer counts
 
 
 def test_lr_range_test_grows_geometrically_and_stops_on_divergence(digits):
@@ -147,14 +147,14 @@ def test_lr_range_test_is_repeatable(digits):
 
 
 def test_layer_outputs_match_the_truncated_network(digits):
-    """Is the hooked output of layer k what model[:k+1] computes, in evaluation mode?"""
+    """Is the hooked output of layer k what model.hidden[:k+1] computes, in evaluation mode?"""
     X, _ = digits
     torch.manual_seed(0)
-    model = mlp(64, 10, width=16, dropout=0.5)
+    model = MLP(64, 10, width=16, dropout=0.5)
     model.train()
-    features = layer_outputs(model, X, model[4], batch_size=100)
+    features = layer_outputs(model, X, model.hidden[4], batch_size=100)
     model.eval()
     with torch.no_grad():
-        expected = model[:5](X)
+        expected = model.hidden[:5](X)
     assert torch.allclose(features, expected)
     assert features.shape == (len(X), 16)

@@ -10,7 +10,7 @@ from PIL import Image
 from torch import nn
 
 from course.data import digits_split
-from course.models import mlp
+from course.models import MLP
 from course.regularization_widgets import regularization_explorer, sweep
 from course.training import fit
 
@@ -43,12 +43,12 @@ def test_runs_differ_only_by_their_settings(runs):
 
 
 def test_a_run_is_fit_with_torch_adamw():
-    """Is the (dropout, weight decay) run exactly mlp(dropout) trained by fit with torch.optim.AdamW?"""
+    """Is the (dropout, weight decay) run exactly MLP(dropout) trained by fit with torch.optim.AdamW?"""
     split = digits_split(seed=0, standardized=False, n_train=32)
     runs = sweep(split.train, split.val, 10, dropouts=[0.5], weight_decays=[1.0], num_epochs=2,
                  width=8, lr=0.05, batch_size=16, seed=3, progress=False, device="cpu")
     torch.manual_seed(3)
-    model = mlp(64, 10, width=8, dropout=0.5)
+    model = MLP(64, 10, width=8, dropout=0.5)
     history = fit(model, split.train, nn.CrossEntropyLoss(), torch.optim.AdamW(model.parameters(), lr=0.05,
                   weight_decay=1.0), 2, batch_size=16, val_data=split.val, seed=3, progress=False, device="cpu")
     assert runs[(0.5, 1.0)]["val_loss"] == history["val_loss"]

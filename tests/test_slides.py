@@ -63,9 +63,11 @@ def code(source, slide_type="-", tags=(), outputs=()):
     return cell
 
 
-def markdown(source, slide_type="slide"):
+def markdown(source, slide_type="slide", tags=()):
     cell = nbformat.v4.new_markdown_cell(source)
     cell.metadata["slideshow"] = {"slide_type": slide_type}
+    if tags:
+        cell.metadata["tags"] = list(tags)
     return cell
 
 
@@ -93,6 +95,8 @@ def executed_outputs_deck(tmp_path_factory):
         code("helper_only_on_screen()", tags=["hide-input"], outputs=[widget_and_figure]),
         code("slider()", slide_type="subslide", outputs=[widget_only]),
         markdown("Speaker notes", slide_type="notes"),
+        markdown("**Exercise.** What does Adam do at step one?", tags=["exercise"]),
+        markdown("<details><summary>Answer</summary>The folded answer text</details>", tags=["answer"]),
     ])
     lecture(lectures / "02_second.ipynb", [markdown("# Second lecture")])
     nb = nbformat.read(lectures / "01_first.ipynb", as_version=4)
@@ -145,6 +149,14 @@ def test_widgets_leave_their_figure_and_nothing_live(executed_outputs_deck):
     assert "application/vnd.jupyter.widget-state+json" not in html
     assert "IntSlider(value=0)" not in html
     assert html.count('src="data:image/png;base64,') == 1
+
+
+def test_exercises_are_in_the_slides_and_their_answers_are_not(executed_outputs_deck):
+    """Does an exercise show on its slide while its answer (tagged 'answer') is left out?"""
+    written, _ = executed_outputs_deck
+    html = written[0].read_text()
+    assert "What does Adam do at step one?" in html
+    assert "The folded answer text" not in html
 
 
 def test_hidden_inputs_and_notes(executed_outputs_deck):

@@ -20,7 +20,8 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 import course.training as training
 from course.data import digits_split
-from course.training import AMP_MIN_WORK, EarlyStopping, History, evaluate, fit, predict
+from course.models import CNN
+from course.training import AMP_MIN_WORK, EarlyStopping, History, Precision, choose_precision, evaluate, fit, predict
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 CPU = torch.device("cpu")
@@ -289,18 +290,75 @@ def test_forced_bf16_autocast_gives_the_same_run_within_tolerance(digits):
         torch.testing.assert_close(p, q, rtol=0, atol=2e-2)
 
 
-def test_bf16_is_on_by_default_only_for_large_networks_on_a_cuda_gpu(monkeypatch):
-    """Is autocast off on a CPU, off for the course's small networks, and on for a big one on a bf16 GPU?"""
+def test_autocast_is_on_by_default_for_conv_or_large_networks_on_a_cuda_gpu_only(monkeypatch):
+    """Is autocast off on a CPU and for small dense networks, on for a big one or a CNN on a GPU, fp16 where bf16 is missing?"""
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
-    small, big = nn.Linear(64, 10), nn.Linear(4096, 4096)
+    small, big, cnn = nn.Linear(64, 10), nn.Linear(4096, 4096), CNN(10, width=8)
     gpu = torch.device("cuda")
-    assert not training._use_bf16(CPU, None, big, 1024)
-    assert not training._use_bf16(gpu, None, small, 256)
-    assert training._use_bf16(gpu, None, big, AMP_MIN_WORK // big.weight.numel() + 1)
-    assert not training._use_bf16(gpu, False, big, 4096)
-    assert training._use_bf16(CPU, True, small, 1)
+    assert choose_precision(CPU, None, big, 1024) == Precision()
+    assert choose_precision(CPU, None, cnn, 1024) == Precision()
+    assert choose_precision(gpu, None, small, 256) == Precision()
+    assert choose_precision(gpu, None, big, AMP_MIN_WORK // big.weight.numel() + 1) == Precision(torch.bfloat16)
+    assert choose_precision(gpu, None, cnn, 64) == Precision(torch.bfloat16)
+    assert choose_precision(gpu, False, big, 4096) == Precision()
+    assert choose_precision(CPU, True, small, 1) == Precision(torch.bfloat16)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
-    assert not training._use_bf16(gpu, None, big, 4096)
+    assert choose_precision(gpu, None, cnn, 64) == Precision(torch.float16, scaled=True)
+    assert choose_precision(CPU, "fp16", small, 1) == Precision(torch.float16, scaled=True)
+    with pytest.raises(ValueError, match="amp must be"):
+        choose_precision(CPU, "int8", small, 1)
+
+
+def test_fp16_with_a_gradient_scaler_trains_like_float32(digits):
+    """With amp='fp16' (autocast and a GradScaler, here on the CPU), do losses and float32 weights stay close to float32's?"""
+    X, y, X_val, y_val = digits
+    runs = {}
+    for amp in (False, "fp16"):
+        model = mlp()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        runs[amp] = (quiet_fit(model, (X, y), nn.CrossEntropyLoss(), optimizer, 3, val_data=(X_val, y_val),
+                               seed=0, amp=amp), model)
+        assert all(p.dtype == torch.float32 for p in model.parameters())
+    (h32, m32), (h16, m16) = runs[False], runs["fp16"]
+    assert h16["train_loss"] == pytest.approx(h32["train_loss"], rel=2e-2)
+    assert h16["val_acc"][-1] == pytest.approx(h32["val_acc"][-1], abs=0.03)
+
+
+def test_fp16_scales_the_loss_so_small_gradients_survive(monkeypatch):
+    """Does the fp16 path multiply the loss by the scaler's factor before backward (gradients unscaled before the step)?"""
+    scales = []
+    real_scale = torch.amp.GradScaler.scale
+
+    def spy(self, outputs):
+        scaled = real_scale(self, outputs)
+        scales.append(float(scaled.detach() / outputs.detach()))
+        return scaled
+
+    monkeypatch.setattr(torch.amp.GradScaler, "scale", spy)
+    torch.manual_seed(0)
+    model = nn.Linear(4, 2)
+    X, y = torch.randn(32, 4), torch.randint(2, (32,))
+    before = model.weight.detach().clone()
+    quiet_fit(model, (X, y), nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1), 1,
+              batch_size=16, amp="fp16")
+    assert scales == [pytest.approx(2.0 ** 16)] * 2
+    assert 0 < float((model.weight - before).abs().max()) < 1.0  # a normal-sized step: the scale was divided out
+
+
+def test_channels_last_keeps_the_run_and_changes_only_the_layout(digits):
+    """Does channels_last=True give the same losses as the default layout, with the CNN's weights stored NHWC?"""
+    torch.manual_seed(0)
+    X, y = torch.randn(96, 3, 16, 16), torch.randint(4, (96,))
+    runs = {}
+    for nhwc in (False, True):
+        torch.manual_seed(1)
+        model = CNN(4, width=4)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+        runs[nhwc] = quiet_fit(model, (X, y), nn.CrossEntropyLoss(), optimizer, 2, batch_size=32, seed=0,
+                               channels_last=nhwc)
+        conv = model.features[0].conv.weight
+        assert conv.is_contiguous(memory_format=torch.channels_last) is nhwc
+    assert runs[True]["train_loss"] == pytest.approx(runs[False]["train_loss"], rel=1e-4)
 
 
 def test_early_stopping_stops_after_patience_and_restores_the_best_weights():
