@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import Sequence
 
 import torch
 
@@ -221,8 +222,8 @@ def _draw(draws: dict, sl: slice, size: int, style: ShapeStyle) -> torch.Tensor:
     radius = g["radius"][:, None, None]
     u, v = (cos * dx + sin * dy) / radius, (-sin * dx + cos * dy) / radius
     sd = torch.empty(m, size, size)
-    for label, shape in enumerate(_SHAPES):
-        idx = (g["y"] == label).nonzero().flatten()
+    for index, shape in enumerate(_SHAPES):
+        idx = (g["shape"] == index).nonzero().flatten()
         if len(idx):
             sd[idx] = shape(u[idx], v[idx]) * radius[idx]
     alpha = torch.clamp(0.5 - sd / (2 * soft), 0, 1)[:, None]
@@ -243,10 +244,10 @@ def _draw(draws: dict, sl: slice, size: int, style: ShapeStyle) -> torch.Tensor:
     return image.clamp_(0, 1)
 
 
-def _draw_parameters(n: int, classes: int, style: ShapeStyle, g: torch.Generator, size: int) -> dict:
+def _draw_parameters(n: int, shapes: torch.Tensor, style: ShapeStyle, g: torch.Generator, size: int) -> dict:
     """Every random choice for ``n`` images, drawn on the CPU in a fixed order (so a seed is a data set)."""
     rand = lambda *shape: torch.rand(*shape, generator=g)  # noqa: E731
-    y = torch.randint(classes, (n,), generator=g)
+    y = torch.randint(len(shapes), (n,), generator=g)      # the label: an index into ``shapes``
     lo, hi = style.size
     radius = lo + (hi - lo) * rand(n)
     # the centre keeps at least 70% of the shape's radius inside the image
@@ -286,21 +287,29 @@ def _draw_parameters(n: int, classes: int, style: ShapeStyle, g: torch.Generator
     light_angle = rand(n) * 2 * math.pi
     light = torch.stack([torch.cos(light_angle), torch.sin(light_angle)], dim=1) * rand(n)[:, None]
     noise = torch.randn(n, 3, size, size, generator=g)
-    return dict(y=y, radius=radius, centre=centre, angle=angle, fg=fg, fg2=fg2, bg=bg, bg2=bg2,
+    return dict(y=y, shape=shapes[y], radius=radius, centre=centre, angle=angle, fg=fg, fg2=fg2, bg=bg, bg2=bg2,
                 light=light, noise=noise, **texture, **blobs, **lines)
 
 
 def make_shapes(n: int, seed: int = 0, size: int = 32, style: ShapeStyle = DEFAULT_STYLE,
-                classes: int = len(SHAPE_NAMES), device=None) -> tuple[torch.Tensor, torch.Tensor]:
+                classes: int | Sequence[int] = len(SHAPE_NAMES), device=None) -> tuple[torch.Tensor, torch.Tensor]:
     """``n`` images of shapes: ``X`` ``(n, 3, size, size)`` in [0, 1], ``y`` the shape (int64).
 
-    The labels are drawn uniformly from the first ``classes`` of :data:`SHAPE_NAMES`. The same
+    The labels are drawn uniformly from the first ``classes`` of :data:`SHAPE_NAMES`, or, for a
+    sequence such as ``classes=(5, 6, 7, 8, 9)``, from those shapes, labelled ``0..k-1`` in the
+    sequence's order (a second task for transfer learning). The same
     ``seed`` and ``style`` give the same images on every device (every random draw happens on
     the CPU), and the first ``k`` images of ``make_shapes(n, seed)`` are ``make_shapes(k, seed)``:
     a smaller set is a subset of a larger one.
     """
-    if not 1 <= classes <= len(SHAPE_NAMES):
-        raise ValueError(f"classes must be between 1 and {len(SHAPE_NAMES)}, got {classes}")
+    if isinstance(classes, int):
+        if not 1 <= classes <= len(SHAPE_NAMES):
+            raise ValueError(f"classes must be between 1 and {len(SHAPE_NAMES)}, got {classes}")
+        classes = range(classes)
+    shapes = torch.as_tensor(list(classes), dtype=torch.int64)
+    if len(shapes) == 0 or len(set(shapes.tolist())) != len(shapes) or not all(
+            0 <= int(c) < len(SHAPE_NAMES) for c in shapes):
+        raise ValueError(f"classes must be distinct shape indices in 0..{len(SHAPE_NAMES) - 1}, got {list(classes)}")
     if size < 8:
         raise ValueError(f"size must be at least 8 pixels, got {size}")
     if n < 0:
@@ -310,7 +319,7 @@ def make_shapes(n: int, seed: int = 0, size: int = 32, style: ShapeStyle = DEFAU
         # each block of images has its own stream of random numbers, always drawn in full: the
         # first k images of a larger set are the set of k
         g = torch.Generator().manual_seed(seed * 1_000_003 + block)
-        blocks.append(_draw_parameters(BLOCK, classes, style, g, size))
+        blocks.append(_draw_parameters(BLOCK, shapes, style, g, size))
     draws = {key: torch.cat([b[key] for b in blocks])[:n] for key in blocks[0]} if blocks else {}
     chunk = max(1, 2 ** 22 // (size * size))  # bounded memory for large sets
     images = [_draw(draws, slice(start, start + chunk), size, style) for start in range(0, n, chunk)]

@@ -136,6 +136,24 @@ def test_fewer_classes_draw_only_the_first_shapes():
         make_shapes(10, classes=len(SHAPE_NAMES) + 1)
 
 
+def test_a_second_task_draws_the_chosen_shapes_labelled_from_zero():
+    """With classes=(5, 9), are crosses labelled 0 and ellipses 1, told apart by the area geometry gives them?"""
+    from dataclasses import replace
+
+    style = replace(DEFAULT_STYLE.plain(), size=(0.4, 0.4), rotation=0.0)
+    X, y = make_shapes(400, seed=7, classes=(5, 9), style=style)
+    assert set(y.tolist()) == {0, 1}
+    background = X.flatten(2).median(dim=2).values[:, :, None, None]   # most pixels are background
+    covered = ((X - background).abs().amax(dim=1) > 0.02).float().mean(dim=(1, 2))
+    cross, ellipse = float(covered[y == 0].mean()), float(covered[y == 1].mean())
+    # areas in units of r²: cross 4·0.33·2 − 0.66² ≈ 2.20, ellipse π·0.5 ≈ 1.57 (ratio 1.40)
+    assert cross / ellipse == pytest.approx(2.2044 / (math.pi * 0.5), rel=0.1)
+    with pytest.raises(ValueError, match="distinct shape indices"):
+        make_shapes(5, classes=(3, 3))
+    with pytest.raises(ValueError, match="distinct shape indices"):
+        make_shapes(5, classes=(11,))
+
+
 def test_images_are_delivered_on_the_requested_device():
     """Are the tensors on the device asked for?"""
     X, y = make_shapes(4, size=8, device="meta")
