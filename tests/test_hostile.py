@@ -21,8 +21,10 @@ pytestmark = pytest.mark.slow
 
 ASSIGNMENT = "optimizers"
 FULL = 17
-README = Path(__file__).resolve().parents[1] / "README.md"
-SENTINELS = ["/work/main/HACKED_BY_STUDENT", "/root/HACKED_BY_STUDENT", "/tmp/HACKED_BY_STUDENT"]
+REPOSITORY = Path(__file__).resolve().parents[1]  # wherever this checkout lives
+README = REPOSITORY / "README.md"
+SENTINELS = [str(REPOSITORY / "HACKED_BY_STUDENT"), str(Path.home() / "HACKED_BY_STUDENT"),
+             "/tmp/HACKED_BY_STUDENT"]
 
 
 def lean(nb):
