@@ -130,9 +130,12 @@ def parse_time(text: str | None, zone: tzinfo = timezone.utc) -> datetime | None
     dashed = re.fullmatch(r"(\d{4}-\d\d-\d\d)-(\d\d)-(\d\d)-(\d\d)", text)
     if dashed:
         text = f"{dashed[1]} {dashed[2]}:{dashed[3]}:{dashed[4]}"
-    try:
-        from dateutil import parser
+    from dateutil import parser, tz
 
+    parts = text.split(" ")
+    try:
+        if len(parts) == 3 and tz.gettz(parts[2]) is not None:  # nbgrader's "date time Zone/Name"
+            return parser.parse(" ".join(parts[:2])).replace(tzinfo=tz.gettz(parts[2]))
         when = parser.parse(text)
     except (ValueError, OverflowError):
         return None
