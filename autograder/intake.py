@@ -274,7 +274,7 @@ def read_class(path: Path, assignment: str, scratch: Path, layout: str | None = 
         piles = _gather_folders(path, assignment, guard, layout == "nbgrader", refused)
     else:
         piles = _gather_named(path, layout, guard, refused, regex, zone)
-    submissions = _assign(piles, layout, assignment, roster, due)
+    submissions = _assign(piles, layout, assignment, roster, due, zone)
     if not submissions:
         raise SubmissionsError(f"{path} holds no submissions in the {layout} layout (for the folder "
                                f"layout: one folder per student holding {assignment}.ipynb)")
@@ -286,14 +286,16 @@ def _unwrap(unpacked: Path, assignment: str) -> Path:
     entries = [e for e in _entries(unpacked) if not _clutter(e.name)]
     if len(entries) == 1 and entries[0].is_dir(follow_symlinks=False):
         top = Path(entries[0].path)
-        if not any(p.suffix == ".ipynb" for p in top.iterdir() if p.is_file()) \
-                and not layouts.moodle(top.name, "") and not (top / assignment).is_dir():
+        if layouts.moodle(top.name, "") or (top / assignment).is_dir():
+            return unpacked  # a Moodle participant's folder, or one student in nbgrader's layout
+        if detect_layout(top, assignment) != "folder" or \
+                not any(p.suffix == ".ipynb" for p in top.iterdir() if p.is_file()):
             return top
     return unpacked
 
 
 def _assign(piles: dict[str, _Pile], layout: str, assignment: str, roster: Roster | None,
-            due: datetime | None) -> list[Submission]:
+            due: datetime | None, zone: tzinfo) -> list[Submission]:
     ids = _course_ids(piles, layout)
     merged: dict[str, tuple[_Pile, dict, str | None]] = {}
     for key, pile in piles.items():
@@ -322,7 +324,7 @@ def _assign(piles: dict[str, _Pile], layout: str, assignment: str, roster: Roste
             found.append(Submission(sid, None, pile.problem, "; ".join(pile.notes) or None))
             continue
         submission = choose(sid, pile.files, assignment, pile.notes)
-        stamp = _timestamp(submission, pile, layout, roster_time, due)
+        stamp = _timestamp(submission, pile, layout, roster_time, due, zone)
         found.append(replace(submission, timestamp=stamp, lms=lms))
     if roster is not None:
         present = {s.student_id for s in found}
@@ -332,12 +334,12 @@ def _assign(piles: dict[str, _Pile], layout: str, assignment: str, roster: Roste
 
 
 def _timestamp(submission: Submission, pile: _Pile, layout: str, roster_time: str | None,
-               due: datetime | None) -> str | None:
+               due: datetime | None, zone: tzinfo) -> str | None:
     """When it was handed in: the roster's time, nbgrader's timestamp.txt, the time in the
     LMS's name; for Canvas, whose names hold only a LATE mark, a LATE file is late: by its
     file time when that is after ``due``, else by one second."""
     if roster_time:
-        when = layouts.parse_time(roster_time)
+        when = layouts.parse_time(roster_time, zone)
         return format_time(when) if when else None
     if pile.timestamp:
         return pile.timestamp

@@ -186,7 +186,7 @@ NBGRADER_CAUSES = [
 ]
 
 
-def _failure(result: dict) -> str:
+def explain_failure(result: dict) -> str:
     text = (result.get("error") or "") + "\n" + (result.get("log") or "")
     if "DeadKernelError" in text or "Kernel died" in text or "kernel died" in text.lower():
         return ("kernel died: the notebook ended its own Python process (os._exit, exit(), a "
@@ -289,7 +289,7 @@ def run_job(folder: Path) -> dict:
     seconds = time.time() - began
     executed = course / "autograded" / student / assignment / name
     if not result.get("success") or not executed.is_file():
-        return {"student_id": student, "status": _failure(result), "incidents": []}
+        return {"student_id": student, "status": explain_failure(result), "incidents": []}
     nb = nbformat.read(executed, as_version=4)
     ours = nb.metadata.pop(INCIDENTS_KEY, {})
     nbformat.write(nb, folder / "executed.ipynb")
