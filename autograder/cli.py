@@ -89,7 +89,7 @@ def write_outputs(run, out: Path, canvas_column: str | None = None) -> None:
 
 def exit_status(run) -> int:
     """0 when every submission was graded, 1 when some could not be."""
-    return int(any(not r.graded and r.status != "no submission" for r in run.results))
+    return int(any(not r.graded and not r.absent for r in run.results))
 
 
 def grade(assignment: str, submissions: Path, out: Path, jobs: int | None = None,
@@ -124,11 +124,11 @@ def grade(assignment: str, submissions: Path, out: Path, jobs: int | None = None
               if earlier else "no earlier grades in the output folder: only these students are listed")
         run = merge_runs(earlier, run)
     write_outputs(run, out, canvas_column)
-    print(f"layout: {run.layout} ({'detected' if layout is None else 'as given'})")
-    print(format_table(run))
-    print(f"\ngrades:   {out / 'grades.csv'}\nreport:   {out / 'report.html'} and items.csv\n"
+    print(f"layout:   {run.layout} ({'detected' if layout is None else 'as given'})\n"
+          f"grades:   {out / 'grades.csv'}\nreport:   {out / 'report.html'} and items.csv\n"
           f"canvas:   {out / 'canvas_grades.csv'} and canvas_comments.csv\n"
-          f"feedback: {out / 'feedback'}/<student>/{assignment}.html")
+          f"feedback: {out / 'feedback'}/<student>/{assignment}.html\n")
+    print(format_table(run))  # ends with the three most common mistakes
     return exit_status(run)
 
 

@@ -27,7 +27,7 @@ from .release import make_api
 from .settings import COURSE_ROOT, GradingSettings
 from .intake import Refusal, read_class
 from .submissions import Submission
-from .worker import GRADED, grade_submission, make_job
+from .worker import GRADED, explain_failure, grade_submission, make_job
 
 __all__ = ["StudentResult", "GradingRun", "grade_class", "GRADED", "is_graded", "SequentialExecutor",
            "grading_api", "read_gradebook"]
@@ -53,6 +53,7 @@ class StudentResult:
     entry: str | None = None          # the file of the class folder that was graded
     submitted_at: str | None = None   # the time late penalties were judged on
     lms: dict = field(default_factory=dict)  # the LMS's ids and name, for its export
+    absent: bool = False              # nothing handed in (a roster student): not a grading failure
 
     @property
     def graded(self) -> bool:
@@ -213,7 +214,7 @@ def _record(api, work: Path, assignment: str, submission: Submission, outcome: d
         (executed / "timestamp.txt").write_text(submission.timestamp)
     result = api.autograde(assignment, sid, force=True, create=True)
     if not result.get("success"):
-        return f"autograde failed: {_last_error(result)}"
+        return explain_failure(result)
     incidents = [str(i)[:160] for i in outcome.get("incidents") or []]
     return GRADED + (f" ({'; '.join(incidents)})" if incidents else "")
 
@@ -226,15 +227,6 @@ def _forget(api, assignment: str, student_id: str) -> None:
             gb.remove_submission(assignment, student_id)
         except MissingEntry:
             pass
-
-
-def _last_error(result: dict) -> str:
-    text = (result.get("error") or "") + "\n" + (result.get("log") or "")
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    for line in reversed(lines):
-        if "Error" in line or "error" in line:
-            return line[:200]
-    return lines[-1][:200] if lines else "unknown error"
 
 
 def _feedback(api, work: Path, out: Path, assignment: str, student_id: str) -> Path | None:
@@ -313,7 +305,7 @@ def grade_class(assignment: str, submissions: Path, out: Path,
     if only:
         known = {s.student_id for s in found}
         found = [s for s in found if s.student_id in only] + [
-            Submission(sid, None, "no submission in the class folder") for sid in sorted(only - known)]
+            Submission(sid, None, "no submission in the class folder", absent=True) for sid in sorted(only - known)]
     api = _prepare_course(assignment, work, source_root, settings)
     _say_once_without_sandbox(settings)
 
@@ -381,7 +373,7 @@ def grade_class(assignment: str, submissions: Path, out: Path,
     for submission in found:
         sid, status = submission.student_id, statuses[submission.student_id]
         common = dict(note=notes[sid], entry=submission.entry, submitted_at=submission.timestamp,
-                      lms=dict(submission.lms))
+                      lms=dict(submission.lms), absent=submission.absent)
         if is_graded(status) and sid in scores:
             score, per_cell, penalty, late = scores[sid]
             if penalty:

@@ -328,7 +328,7 @@ def _assign(piles: dict[str, _Pile], layout: str, assignment: str, roster: Roste
         found.append(replace(submission, timestamp=stamp, lms=lms))
     if roster is not None:
         present = {s.student_id for s in found}
-        found += [Submission(s.student_id, None, "no submission", lms=s.lms)
+        found += [Submission(s.student_id, None, "no submission", lms=s.lms, absent=True)
                   for s in roster.students if s.student_id not in present]
     return sorted(found, key=lambda s: s.student_id)
 

@@ -32,6 +32,7 @@ class Submission:
     timestamp: str | None = None  # when it was handed in, as nbgrader's timestamp.txt holds it
     entry: str | None = None     # which file of the class folder was graded (relative to it)
     lms: dict = field(default_factory=dict, compare=False)  # the LMS's ids and name, for its export
+    absent: bool = False         # on the roster (or asked for) but nothing handed in
 
 
 def choose(student_id: str, files: list, assignment: str, notes=()) -> Submission:

@@ -7,7 +7,9 @@ Each class holds two students: "early" handed in a mistake first and the solutio
 (the latest counts: full marks), "late" handed in the solution after the due date (nbgrader's
 penalty, zero by default)."""
 import csv
+import zipfile
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 import nbformat
 import pytest
@@ -25,6 +27,7 @@ FULL = 17
 DUE = "2026-11-20 17:00:00 UTC"
 ON_TIME = datetime(2026, 11, 19, 12, tzinfo=timezone.utc)
 LATE = datetime(2026, 11, 21, 5, tzinfo=timezone.utc)  # 12 h after DUE
+DUE_TIME = datetime(2026, 11, 20, 17, tzinfo=timezone.utc)
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +47,18 @@ def grade(tmp_path, given, *args, code=0):
     return rows, refused
 
 
+def same_class(tmp_path, folder, archive, *args, **kw):
+    """Is the class read from its folder and from its zip the same, file for file? (Grading
+    takes only what intake reads, so the other form grades alike.)"""
+    from autograder.intake import read_class
+
+    def read(path, name):
+        intake = read_class(path, A, tmp_path / name, *args, **kw)
+        return [(s.student_id, s.problem, s.note, s.timestamp, s.entry,
+                 s.notebook.read_bytes() if s.notebook else None) for s in intake.submissions]
+    assert read(folder, "from-folder") == read(archive, "from-zip")
+
+
 def assert_latest_and_late(rows, early="early", late="late", early_entry=None):
     assert rows[early]["status"] == "graded" and float(rows[early]["score"]) == FULL, rows[early]
     assert "latest of 2" in rows[early]["note"]
@@ -61,9 +76,9 @@ def test_canvas_zip_with_one_unsafe_entry(tmp_path, notebooks):
     lms.canvas(folder, "early", 101, 1, [(f"{A}.ipynb", mistake), (f"{A}.ipynb", perfect)], when=ON_TIME)
     lms.canvas(folder, "late", 102, 2, [(f"{A}.ipynb", perfect)], late=True, when=LATE)
     archive = lms.zip_folder(folder, tmp_path / "submissions.zip")
-    import zipfile
     with zipfile.ZipFile(archive, "a") as zf:
         zf.writestr("../../tmp/escaped.ipynb", "{}")
+    same_class(tmp_path, folder, lms.zip_folder(folder, tmp_path / "clean.zip"), due=DUE_TIME)
     rows, refused = grade(tmp_path, archive, code=0)
     assert set(rows) == {"early", "late"}
     assert_latest_and_late(rows, early_entry=f"early_101_1_{A}-1.ipynb")
@@ -85,6 +100,8 @@ def test_moodle_folders_with_its_grading_worksheet_as_roster(tmp_path, notebooks
         "Participant 7001,Ada Early,early@uni.example,Submitted,,17,\"Thursday, 19 November 2026, 12:00 PM\"\n"
         "Participant 7002,Bo Late,late@uni.example,Submitted,,17,\"Saturday, 21 November 2026, 5:00 AM\"\n"
         "Participant 7003,Cy Absent,absent@uni.example,No submission,,17,-\n")
+    from autograder.roster import read_roster
+    same_class(tmp_path, folder, lms.zip_folder(folder, tmp_path / "moodle.zip"), roster=read_roster(worksheet))
     rows, _ = grade(tmp_path, folder, "--roster", str(worksheet), code=0)
     assert set(rows) == {"early", "late", "absent"}
     assert rows["early"]["status"] == "graded" and float(rows["early"]["score"]) == FULL
@@ -96,11 +113,16 @@ def test_blackboard_zip_attempts_in_the_servers_zone(tmp_path, notebooks):
     """Does the latest Blackboard attempt count, its time read in the server's zone?"""
     perfect, mistake = notebooks
     folder = tmp_path / "bb"
-    local = lambda utc: utc.astimezone(__import__("zoneinfo").ZoneInfo("America/New_York")).replace(tzinfo=None)
+    server = ZoneInfo("America/New_York")
+
+    def local(utc):
+        return utc.astimezone(server).replace(tzinfo=None)
+
     lms.blackboard(folder, "Optimizers", "early", local(ON_TIME), {f"{A}.ipynb": mistake})
     lms.blackboard(folder, "Optimizers", "early", local(ON_TIME).replace(hour=14), {f"{A}.ipynb": perfect})
     lms.blackboard(folder, "Optimizers", "late", local(LATE), {f"{A}.ipynb": perfect})
     archive = lms.zip_folder(folder, tmp_path / "bb.zip", top="gradebook_Optimizers")
+    same_class(tmp_path, folder, archive, zone=server)
     rows, refused = grade(tmp_path, archive, "--timezone", "America/New_York")
     assert set(rows) == {"early", "late"} and not refused
     assert_latest_and_late(rows)
@@ -114,6 +136,7 @@ def test_nbgrader_collected_layout_with_other_assignments(tmp_path, notebooks):
     lms.nbgrader_submitted(course, "early", A, perfect, "2026-11-19 12:00:00 UTC")
     lms.nbgrader_submitted(course, "early", "metrics", nbformat.v4.new_notebook())
     lms.nbgrader_submitted(course, "late", A, perfect, "2026-11-21 05:00:00 UTC")
+    same_class(tmp_path, course, lms.zip_folder(course, tmp_path / "course.zip"))
     rows, _ = grade(tmp_path, course)
     assert rows["early"]["status"] == "graded" and float(rows["early"]["score"]) == FULL
     assert "late by 12.0 h" in rows["late"]["status"] and float(rows["late"]["score"]) == 0
@@ -128,6 +151,7 @@ def test_pattern_zip_as_zip_collect_reads_it(tmp_path, notebooks):
         lms._write(folder / "hw" / f"{sid}--{when:%Y%m%dT%H%M%S}--{A}.ipynb", nb)
     archive = lms.zip_folder(folder, tmp_path / "dump.zip")
     regex = r"hw/(?P<student_id>[a-z]+)--(?P<timestamp>[0-9T]+)--(?P<file_id>\w+)\.ipynb"
+    same_class(tmp_path, folder, archive, pattern=regex)
     rows, _ = grade(tmp_path, archive, "--pattern", regex)
     assert_latest_and_late(rows)
 
