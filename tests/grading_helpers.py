@@ -18,7 +18,8 @@ def grade_sample_class(root, assignment, students, extra=None, args=()):
         (submissions / student_id).mkdir(parents=True)
         nbformat.write(notebook, submissions / student_id / f"{assignment}.ipynb")
     out = root / "out"
-    assert main(["grade", assignment, str(submissions), "--out", str(out), *args]) == 0
+    ungradable = {"corrupted", "no-notebook"} & set(students)
+    assert main(["grade", assignment, str(submissions), "--out", str(out), *args]) == (1 if ungradable else 0)
     with open(out / "grades.csv", newline="") as f:
         rows = {row["student_id"]: row for row in csv.DictReader(f)}
     return rows, out

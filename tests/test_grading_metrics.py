@@ -3,6 +3,8 @@ import csv
 
 import pytest
 
+from autograder.report import GRADES_COLUMNS
+
 from grading_helpers import feedback_text, grade_sample_class
 
 ASSIGNMENT = "metrics"
@@ -22,7 +24,8 @@ def test_one_column_per_graded_cell(graded):
     """Does grades.csv have a column for each function and each AUC property?"""
     rows, out = graded
     header = next(csv.reader(open(out / "grades.csv")))
-    assert header[4:] == ["test_confusion_counts", "test_precision_recall_f1", "test_roc_curve",
+    assert header[:len(GRADES_COLUMNS)] == GRADES_COLUMNS
+    assert header[len(GRADES_COLUMNS):] == ["test_confusion_counts", "test_precision_recall_f1", "test_roc_curve",
                           "test_roc_auc", "test_roc_auc_properties", "test_roc_auc_one_class",
                           "test_roc_auc_large", "test_top_k_accuracy"]
     assert set(rows) == KEEP

@@ -21,8 +21,10 @@ pytestmark = pytest.mark.slow
 
 ASSIGNMENT = "optimizers"
 FULL = 17
-README = Path(__file__).resolve().parents[1] / "README.md"
-SENTINELS = ["/work/main/HACKED_BY_STUDENT", "/root/HACKED_BY_STUDENT", "/tmp/HACKED_BY_STUDENT"]
+REPOSITORY = Path(__file__).resolve().parents[1]  # wherever this checkout lives
+README = REPOSITORY / "README.md"
+SENTINELS = [str(REPOSITORY / "HACKED_BY_STUDENT"), str(Path.home() / "HACKED_BY_STUDENT"),
+             "/tmp/HACKED_BY_STUDENT"]
 
 
 def lean(nb):
@@ -82,8 +84,8 @@ def graded(tmp_path_factory):
     hostile_class(submissions, out)
     before = _digest(submissions)
     code = main(["grade", ASSIGNMENT, str(submissions), "--out", str(out), "--jobs", "2",
-                 "--cell-timeout", "20", "--timeout", "300"])
-    assert code == 0
+                 "--cell-timeout", "20", "--call-timeout", "20", "--timeout", "300"])
+    assert code == 1  # os-exit could not be graded
     with open(out / "grades.csv", newline="") as f:
         rows = {row["student_id"]: row for row in csv.DictReader(f)}
     return rows, out, submissions, before

@@ -73,7 +73,7 @@ def graded(tmp_path_factory):
     (subs / "several").mkdir()
     nbformat.write(perfect, subs / "several" / "draft.ipynb")
     nbformat.write(perfect, subs / "several" / "final.ipynb")
-    assert main(["grade", ASSIGNMENT, str(subs), "--out", str(out), "--jobs", "2", "--cell-timeout", "60"]) == 0
+    assert main(["grade", ASSIGNMENT, str(subs), "--out", str(out), "--jobs", "2", "--cell-timeout", "60"]) == 1
     with open(out / "grades.csv", newline="") as f:
         return {row["student_id"]: row for row in csv.DictReader(f)}
 
