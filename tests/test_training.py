@@ -716,3 +716,89 @@ def test_an_optimizer_trained_on_the_cpu_follows_its_model_to_the_gpu(digits):
     history = fit(model, (X, y), nn.CrossEntropyLoss(), optimizer, 1, device="cuda", progress=False)
     assert math.isfinite(history["train_loss"][0])
     assert all(s.device.type == "cuda" for st in optimizer.state.values() for k, s in st.items() if k != "step")
+
+
+# --- the CNN fast path on a CUDA GPU: autocast, channels_last, batches on the device, no sync per step ---
+
+def _shapes(n=512):
+    """Generated images on the CPU, as a lecture passes them to fit: (train, val) pairs."""
+    from course.data import image_split
+
+    split = image_split(n_train=n, n_val=128, n_test=0, seed=0)
+    return split.train, split.val
+
+
+def _count_syncs(run) -> int:
+    torch.cuda.synchronize()
+    previous = torch.cuda.get_sync_debug_mode()
+    torch.cuda.set_sync_debug_mode("warn")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            run()
+    finally:
+        torch.cuda.set_sync_debug_mode(previous)
+    return len([w for w in caught if "synchroniz" in str(w.message)])
+
+
+@pytest.mark.gpu
+@cuda
+@pytest.mark.parametrize("amp, fused", [(None, False), ("fp16", True)])
+def test_on_the_gpu_a_cnn_epoch_synchronises_once_whatever_the_number_of_steps(amp, fused):
+    """With autocast (bf16, or fp16 with a scaler and a fused Adam) and channels_last, does an epoch of 32 steps sync once?"""
+    train, val = _shapes()
+    model = CNN(10, width=16)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=fused)
+    loss_fn = nn.CrossEntropyLoss()
+    fit(model, train, loss_fn, optimizer, 1, batch_size=16, device="cuda", progress=False, amp=amp)  # warm-up
+    syncs = _count_syncs(lambda: fit(model, train, loss_fn, optimizer, 3, batch_size=16, val_data=val,
+                                     device="cuda", progress=False, amp=amp, seed=0))
+    assert syncs == 3
+
+
+@pytest.mark.gpu
+@cuda
+def test_on_the_gpu_a_cnn_runs_under_bf16_autocast_in_channels_last():
+    """By default on a bf16 GPU, do the convolutions see NHWC inputs and compute in bf16, with float32 weights kept?"""
+    assert torch.cuda.is_bf16_supported()
+    train, _ = _shapes(n=128)
+    model = CNN(10, width=8)
+    seen = []
+    model.features[0].conv.register_forward_hook(
+        lambda module, inputs, output: seen.append((inputs[0].is_contiguous(memory_format=torch.channels_last),
+                                                   output.dtype)))
+    fit(model, train, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.01), 1, batch_size=64,
+        device="cuda", progress=False)
+    assert seen and all(nhwc and dtype == torch.bfloat16 for nhwc, dtype in seen)
+    assert model.features[0].conv.weight.dtype == torch.float32
+    assert model.features[0].conv.weight.is_contiguous(memory_format=torch.channels_last)
+
+
+class HostToDevice(TorchDispatchMode):
+    """Counts copies from the CPU to a CUDA device."""
+
+    def __init__(self):
+        super().__init__()
+        self.copies = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        name = func._schema.name
+        if name == "aten::_to_copy" and args[0].device.type == "cpu" and str(kwargs.get("device", "")).startswith("cuda"):
+            self.copies += 1
+        if name == "aten::copy_" and args[0].device.type == "cuda" and args[1].device.type == "cpu":
+            self.copies += 1
+        return func(*args, **kwargs)
+
+
+@pytest.mark.gpu
+@cuda
+def test_on_the_gpu_batches_are_drawn_on_the_device_not_copied_per_step():
+    """Once the data is resident, does an epoch of 32 steps copy from the host once (the permutation), not per batch?"""
+    train, _ = _shapes()
+    X, y = (t.cuda() for t in train)
+    model = CNN(10, width=8).cuda()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    with HostToDevice() as counter:
+        fit(model, (X, y), nn.CrossEntropyLoss(), optimizer, 2, batch_size=16, device="cuda", progress=False, seed=0)
+    assert counter.copies <= 2
