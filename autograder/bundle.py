@@ -50,6 +50,9 @@ jupyter lab course/                             # lectures/ to read, assignments
 In an assignment, write your code where it says `# YOUR CODE HERE`, run the test cell under it,
 and before you hand in: *Kernel -> Restart & Run All*. Heavy training cells use a GPU when torch
 sees one and shrink themselves on a CPU.
+
+To read a lecture with every figure and number in place without running it, open its rendering
+in `course/lectures/rendered/`; its first cell says which device and size produced it.
 """
 
 

@@ -5,7 +5,8 @@
     course export OUT                            write the CSVs again from the gradebook (after formgrader)
     course sample-class ASSIGNMENT DIR           write a generated sample class
     course demo [--out DIR]                      release, then grade a sample class of each assignment
-    course slides [--out DIR]                    export the lectures as offline reveal.js slides
+    course render [LECTURE ...] [--size SIZE]    execute the lectures, save their readable renderings
+    course slides [--out DIR]                    the lectures as offline reveal.js decks and HTML pages
     course bundle [--out FILE]                   the zip students receive: course/ and an installer
 """
 from __future__ import annotations
@@ -192,9 +193,20 @@ def cmd_demo(args) -> int:
     return 0
 
 
-def cmd_slides(args) -> int:
-    from .slides import export_slides
+def cmd_render(args) -> int:
+    from .render import render_lectures
     from .settings import COURSE_ROOT
+
+    def done(path, seconds):
+        print(f"rendered {path} ({seconds:.0f} s)", flush=True)
+
+    render_lectures(COURSE_ROOT / "course" / "lectures", size=args.size, names=args.lectures or None, on_done=done)
+    return 0
+
+
+def cmd_slides(args) -> int:
+    from .settings import COURSE_ROOT
+    from .slides import export_slides
 
     for path in export_slides(COURSE_ROOT / "course" / "lectures", Path(args.out), quick=args.quick):
         print(f"wrote {path}")
@@ -277,7 +289,15 @@ def parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="release, then grade a generated sample class of each assignment")
     d.add_argument("--out", default="demo-output", help="output folder (default demo-output)")
     d.set_defaults(func=cmd_demo)
-    sl = sub.add_parser("slides", help="export the lectures to offline reveal.js slides")
+    rn = sub.add_parser("render", help="execute the lectures and save their readable renderings "
+                        "(course/lectures/rendered/)")
+    rn.add_argument("lectures", nargs="*", metavar="LECTURE", help="lectures to render, such as 01_metrics "
+                    "(default: all)")
+    rn.add_argument("--size", choices=("full", "cpu", "quick"), default=None,
+                    help="the size of the heavy cells (default: full on a GPU, cpu on a CPU)")
+    rn.set_defaults(func=cmd_render)
+    sl = sub.add_parser("slides", help="export the lectures to offline reveal.js decks and HTML pages "
+                        "(from their renderings when those are current)")
     sl.add_argument("--out", default="slides", help="output folder (default slides)")
     sl.add_argument("--quick", action="store_true", help="heavy cells at their smallest size")
     sl.set_defaults(func=cmd_slides)

@@ -185,3 +185,30 @@ def test_export_executes_lectures_with_static_figures(tmp_path):
     assert "static 1" in html
     assert html.count('src="data:image/png;base64,') == 1
     assert "widget-view" not in html
+
+
+def test_each_lecture_also_becomes_a_page_that_loads_nothing_from_the_network(executed_outputs_deck):
+    """Is there an HTML page per lecture (answers included), linked from the index, with only local scripts?"""
+    written, out = executed_outputs_deck
+    page = out / "01_first.html"
+    html = page.read_text()
+    assert "The folded answer text" in html  # pages are for reading: the answers stay
+    urls = references(html)
+    assert [u for u in urls if re.match(r"^(https?:)?//", u)] == []
+    assert any("MathJax.js" in u for u in urls)
+    assert 'href="01_first.html"' in (out / "index.html").read_text()
+
+
+def test_a_current_rendering_is_used_instead_of_executing_again(tmp_path):
+    """When a lecture's rendering is current, do the slides show its outputs without running the lecture?"""
+    from autograder.render import fingerprint, rendering_of
+
+    lectures = tmp_path / "lectures"
+    source = lecture(lectures / "01_rendered.ipynb", [code("raise SystemExit('never executed')")])
+    nb = nbformat.read(source, as_version=4)
+    nb.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text="output of the rendering")]
+    nb.metadata["course"] = {"rendered": {"fingerprint": fingerprint(nbformat.read(source, as_version=4))}}
+    rendering_of(source).parent.mkdir()
+    nbformat.write(nb, rendering_of(source))
+    written = export_slides(lectures, tmp_path / "slides")
+    assert "output of the rendering" in written[0].read_text()
