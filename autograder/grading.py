@@ -378,6 +378,8 @@ def grade_class(assignment: str, submissions: Path, out: Path,
             score, per_cell, penalty, late = scores[sid]
             if penalty:
                 status = _with_incident(status, f"late by {late / 3600:.1f} h: penalty {penalty:g}")
+            elif settings.due_date and not submission.timestamp:
+                status = _with_incident(status, "no submission time known: no late penalty applied")
             results.append(StudentResult(sid, score, max_score, status, per_cell, feedback.get(sid),
                                          diagnoses=diagnoses.get(sid, {}), **common))
         else:

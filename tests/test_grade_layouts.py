@@ -107,6 +107,10 @@ def test_moodle_folders_with_its_grading_worksheet_as_roster(tmp_path, notebooks
     assert rows["early"]["status"] == "graded" and float(rows["early"]["score"]) == FULL
     assert "late by 12.0 h" in rows["late"]["status"] and float(rows["late"]["score"]) == 0
     assert rows["absent"]["status"] == "no submission" and float(rows["absent"]["score"]) == 0
+    # without the worksheet Moodle's download holds no times: --due cannot apply, and each row says so
+    rows, _ = grade(tmp_path, folder, code=0)
+    assert all("no submission time known: no late penalty applied" in r["status"] for r in rows.values())
+    assert {float(r["score"]) for r in rows.values()} == {FULL}
 
 
 def test_blackboard_zip_attempts_in_the_servers_zone(tmp_path, notebooks):
