@@ -24,6 +24,7 @@ other row of the table) instead of one per value.
 
 >>> model = use_normalization(CNN(10, width=16), "group", groups=4)   # every BatchNorm2d -> GroupNorm
 >>> shared_statistics("group", num_examples=4, num_channels=8, groups=4)   # (4, 8) mask, see below
+>>> evaluate_with_batch_statistics(model, split.test, loss_fn, batch_size=2)   # as if eval() were forgotten
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 __all__ = ["NORMALIZATIONS", "GhostBatchNorm2d", "normalization_layer", "use_normalization",
-           "shared_statistics"]
+           "shared_statistics", "evaluate_with_batch_statistics"]
 
 #: the kinds of :func:`normalization_layer`, in the order of the table above
 NORMALIZATIONS = ("batch", "ghost", "layer", "group", "instance")
@@ -167,3 +168,44 @@ def shared_statistics(kind: str, num_examples: int, num_channels: int, groups: i
     else:
         raise ValueError(f"unknown normalization {kind!r}: choose one of {', '.join(NORMALIZATIONS)}")
     return mask.clone()
+
+
+def evaluate_with_batch_statistics(model: nn.Module, data, loss_fn, batch_size: int) -> dict:
+    """Loss and accuracy when BatchNorm normalizes with the statistics of each batch of ``batch_size``.
+
+    This is :func:`course.training.evaluate` in *training* mode: every batch of ``batch_size``
+    consecutive examples of ``data = (X, y)`` is normalized with its own μ_B and σ²_B, as
+    during training (and as when ``model.eval()`` is forgotten), instead of the running
+    statistics. Nothing is learned and nothing is kept: the running statistics and the
+    model's mode are restored afterwards. Dropout, if the model has any, is switched off.
+    Returns ``{"loss": float, "acc": float}`` (``"acc"`` when the model outputs class scores
+    and the labels are class indices).
+    """
+    saved = {name: b.detach().clone() for name, b in model.named_buffers()}
+    modes = {m: m.training for m in model.modules()}
+    device = next(model.parameters()).device
+    X, y = (torch.as_tensor(t) for t in data)
+    losses, hits = [], []
+    try:
+        model.train()
+        for m in model.modules():
+            if isinstance(m, nn.modules.dropout._DropoutNd):
+                m.eval()
+        with torch.no_grad():
+            for X_batch, y_batch in zip(X.split(batch_size), y.split(batch_size)):
+                X_batch, y_batch = X_batch.to(device), y_batch.to(device)
+                y_hat = model(X_batch)
+                losses.append(loss_fn(y_hat, y_batch) * len(X_batch))
+                if y_hat.dim() == 2 and y_hat.shape[1] > 1 and not y_batch.is_floating_point():
+                    hits.append((y_hat.argmax(dim=1) == y_batch).sum())
+    finally:
+        with torch.no_grad():
+            buffers = dict(model.named_buffers())
+            for name, value in saved.items():
+                buffers[name].copy_(value)
+        for m, training in modes.items():
+            m.training = training
+    result = {"loss": float(torch.stack(losses).sum()) / len(X)}
+    if len(hits) == len(losses):
+        result["acc"] = float(torch.stack(hits).sum()) / len(X)
+    return result

@@ -7,8 +7,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from course.models import CNN
-from course.normalization import (NORMALIZATIONS, GhostBatchNorm2d, normalization_layer, shared_statistics,
-                                  use_normalization)
+from course.normalization import (NORMALIZATIONS, GhostBatchNorm2d, evaluate_with_batch_statistics,
+                                  normalization_layer, shared_statistics, use_normalization)
 
 
 def _pair(channels, group_size, seed=0):
@@ -159,3 +159,62 @@ def test_shared_statistics_is_what_torchs_layers_couple(kind, example, channel):
     expected = _coupled(layer, x, example, channel)
     mask = shared_statistics(kind, 6, 8, groups=4, group_size=2, example=example, channel=channel)
     assert torch.equal(mask, expected)
+
+
+def _trained_cnn(seed=0):
+    torch.manual_seed(seed)
+    model = CNN(10, width=4, stages=2)
+    for _ in range(5):                        # move the running statistics away from (0, 1)
+        model(torch.randn(16, 3, 8, 8) * 2 + 1)
+    return model.eval()
+
+
+def test_with_one_batch_it_is_the_training_mode_forward_pass():
+    """With batch_size = len(X), are loss and accuracy those of one training-mode forward pass (torch's own)?"""
+    import copy
+
+    model = _trained_cnn()
+    X, y = torch.randn(10, 3, 8, 8), torch.randint(0, 10, (10,))
+    reference = copy.deepcopy(model).train()
+    with torch.no_grad():
+        y_hat = reference(X)
+    result = evaluate_with_batch_statistics(model, (X, y), nn.CrossEntropyLoss(), batch_size=10)
+    assert result["loss"] == pytest.approx(float(F.cross_entropy(y_hat, y)), rel=1e-5)
+    assert result["acc"] == pytest.approx(float((y_hat.argmax(1) == y).float().mean()))
+
+
+def test_small_batches_average_the_per_batch_results():
+    """With batches of 2, is the loss the mean over examples of each pair's own training-mode loss?"""
+    import copy
+
+    model = _trained_cnn()
+    X, y = torch.randn(6, 3, 8, 8), torch.randint(0, 10, (6,))
+    reference = copy.deepcopy(model).train()
+    with torch.no_grad():
+        losses = [F.cross_entropy(reference(X[i:i + 2]), y[i:i + 2], reduction="sum") for i in (0, 2, 4)]
+    result = evaluate_with_batch_statistics(model, (X, y), nn.CrossEntropyLoss(), batch_size=2)
+    assert result["loss"] == pytest.approx(float(sum(losses)) / 6, rel=1e-5)
+
+
+def test_nothing_is_kept_and_the_mode_is_restored():
+    """Are the running statistics, num_batches_tracked and every module's mode as before?"""
+    model = _trained_cnn()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    evaluate_with_batch_statistics(model, (torch.randn(8, 3, 8, 8), torch.randint(0, 10, (8,))),
+                                   nn.CrossEntropyLoss(), batch_size=4)
+    assert not any(m.training for m in model.modules())
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, before[key]), key
+
+
+def test_it_differs_from_evaluation_mode_only_through_batchnorm():
+    """Without BatchNorm (and with dropout switched off), is it exactly course.training.evaluate?"""
+    from course.training import evaluate
+
+    torch.manual_seed(0)
+    model = CNN(10, width=4, stages=2, batchnorm=False, dropout=0.5).eval()
+    data = (torch.randn(12, 3, 8, 8), torch.randint(0, 10, (12,)))
+    ours = evaluate_with_batch_statistics(model, data, nn.CrossEntropyLoss(), batch_size=3)
+    theirs = evaluate(model, data, nn.CrossEntropyLoss())
+    assert ours["loss"] == pytest.approx(theirs["loss"], rel=1e-5)
+    assert ours["acc"] == pytest.approx(theirs["acc"])
