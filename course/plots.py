@@ -336,5 +336,5 @@ def plot_shared_statistics(kinds=("batch", "layer", "instance", "group"), num_ex
         ax.tick_params(which="both", length=0)
         ax.set(xticks=[], yticks=[], xlabel="channels $C$", ylabel="examples $B$",
                title=_NORMALIZATION_TITLES.get(kind, kind).format(groups=groups, group_size=group_size))
-        ax.add_patch(plt.Rectangle((-0.5, -0.5), 1, 1, fill=False, edgecolor="crimson", linewidth=2))
+        ax.add_patch(plt.Rectangle((-0.5, -0.5), 1, 1, fill=False, edgecolor="crimson", linewidth=2.5, zorder=3))
     return axes
