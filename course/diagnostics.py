@@ -5,6 +5,7 @@
 - :class:`GradientStats`: per-layer gradient and weight norms, a :func:`course.training.fit` callback.
 - :func:`lr_range_test`: the loss while the learning rate grows exponentially, step by step.
 - :func:`layer_outputs`: what a layer computes, for PCA / t-SNE pictures of learned features.
+- :func:`dead_channels`: the share of each block's ReLU channels that output zero for every input.
 
 Every training step here goes through :func:`course.training.fit`.
 """
@@ -19,7 +20,7 @@ import torch
 from .training import History, evaluate, fit
 
 __all__ = ["expected_initial_loss", "initial_loss_check", "InitialLossCheck", "overfit_small_subset",
-           "GradientStats", "lr_range_test", "LRRangeTest", "layer_outputs"]
+           "GradientStats", "lr_range_test", "LRRangeTest", "layer_outputs", "dead_channels"]
 
 
 def expected_initial_loss(num_classes: int) -> float:
@@ -235,3 +236,41 @@ def layer_outputs(model: torch.nn.Module, X: torch.Tensor, layer: torch.nn.Modul
         handle.remove()
         model.train(was_training)
     return torch.cat(captured).flatten(1).float()
+
+
+def dead_channels(model: torch.nn.Module, X: torch.Tensor, layers=None, batch_size: int = 1024) -> dict[str, float]:
+    """For each layer, the fraction of its output channels that are zero for every example of ``X``.
+
+    Meant for layers that end in a ReLU: a channel that outputs exactly zero at every position
+    of every image is "dead": its gradient is zero too, so no step will revive it. ``layers``
+    maps names to submodules of ``model`` whose outputs ``(N, C, ...)`` are checked (default:
+    every :class:`course.models.ConvBlock` and :class:`course.models.ResidualBlock`, which end
+    in a ReLU). Evaluated in evaluation mode, without gradients.
+    """
+    from .models import ConvBlock, ResidualBlock
+
+    if layers is None:
+        layers = {name: m for name, m in model.named_modules() if isinstance(m, (ConvBlock, ResidualBlock))}
+    if not layers:
+        raise ValueError("no layers to check: pass layers={name: module}")
+    alive = {name: None for name in layers}
+
+    def hook(name):
+        def record(module, args, output):
+            active = (output.detach() != 0).transpose(0, 1).flatten(1).any(dim=1)  # per channel
+            alive[name] = active if alive[name] is None else alive[name] | active
+        return record
+
+    handles = [module.register_forward_hook(hook(name)) for name, module in layers.items()]
+    was_training = model.training
+    model.eval()
+    try:
+        device = _device(model)
+        with torch.no_grad():
+            for start in range(0, len(X), batch_size):
+                model(X[start:start + batch_size].to(device))
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    return {name: float((~active).float().mean()) for name, active in alive.items()}

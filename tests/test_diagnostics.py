@@ -10,9 +10,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from course.data import digits_split
-from course.diagnostics import (GradientStats, expected_initial_loss, initial_loss_check, layer_outputs,
-                                lr_range_test, overfit_small_subset)
-from course.models import MLP
+from course.diagnostics import (GradientStats, dead_channels, expected_initial_loss, initial_loss_check,
+                                layer_outputs, lr_range_test, overfit_small_subset)
+from course.models import CNN, MLP
 from course.training import fit
 
 
@@ -158,3 +158,34 @@ def test_layer_outputs_match_the_truncated_network(digits):
         expected = model.hidden[:5](X)
     assert torch.allclose(features, expected)
     assert features.shape == (len(X), 16)
+
+
+def test_dead_channels_finds_the_channels_a_large_negative_bias_kills():
+    """With a bias of -1000 on 3 of the 8 first-block channels, does it report 3/8 there, as the block computed directly says?"""
+    torch.manual_seed(0)
+    model = CNN(10, width=8, batchnorm=False)
+    with torch.no_grad():
+        model.features[0].conv.bias[[1, 4, 6]] = -1000.0
+    X = torch.randn(16, 3, 16, 16)
+    dead = dead_channels(model, X)
+    assert list(dead) == ["features.0", "features.2", "features.4"]
+    assert dead["features.0"] == pytest.approx(3 / 8)
+    # the oracle: the block's ReLU output computed directly, channel by channel
+    with torch.no_grad():
+        out = torch.relu(model.features[0].conv(X))
+    assert dead["features.0"] == pytest.approx(float((out.amax(dim=(0, 2, 3)) == 0).float().mean()))
+
+
+def test_dead_channels_counts_a_channel_alive_if_any_image_uses_it():
+    """Is a channel that fires for one image of a later batch alive (statistics over all batches)?"""
+    conv = nn.Conv2d(1, 2, 1)
+    with torch.no_grad():
+        conv.weight.copy_(torch.tensor([1.0, -1.0]).view(2, 1, 1, 1))
+        conv.bias.zero_()
+    model = nn.Sequential(conv, nn.ReLU())
+    X = -torch.ones(5, 1, 2, 2)
+    X[4] = 1.0                        # only the last image activates channel 0; channel 1 fires for the others
+    assert dead_channels(model, X, layers={"relu": model[1]}, batch_size=2) == {"relu": 0.0}
+    assert dead_channels(model, X[:4], layers={"relu": model[1]}) == {"relu": 0.5}
+    with pytest.raises(ValueError):
+        dead_channels(model, X)
