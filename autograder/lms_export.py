@@ -44,8 +44,8 @@ def comment(run: GradingRun, r: StudentResult) -> str:
     if not r.graded:
         return f"Not graded: {r.status}"
     parts = [f"Score {r.score:g} / {r.max_score:g}."]
-    if r.status != "graded":
-        parts.append(f"Grading notes: {r.status.removeprefix('graded (').rstrip(')')}.")
+    if r.status.incidents:
+        parts.append(f"Grading notes: {'; '.join(dict.fromkeys(i.text for i in r.status.incidents))}.")
     found: dict[str, list[str]] = {}
     for cell in run.cell_names:
         for diagnosis in r.diagnoses.get(cell, []):

@@ -26,7 +26,7 @@ def write_grades_csv(run: GradingRun, path: Path) -> Path:
         writer.writerow([*GRADES_COLUMNS, *run.cell_names])
         for r in sorted(run.results, key=lambda r: r.student_id):
             cells = [_number(r.cells[name]) if name in r.cells else "" for name in run.cell_names]
-            writer.writerow([r.student_id, _number(r.score), _number(r.max_score), r.status, r.entry or "",
+            writer.writerow([r.student_id, _number(r.score), _number(r.max_score), str(r.status), r.entry or "",
                              r.submitted_at or "", r.note or "", *cells])
     return path
 
@@ -58,7 +58,7 @@ def format_table(run: GradingRun) -> str:
     lines = [f"{'student':<{width}}  {'score':>11}  status",
              f"{'-' * width}  {'-' * 11}  {'-' * 40}"]
     for r in rows:
-        status = r.status + (f" [{r.note}]" if r.note and r.graded else "")
+        status = str(r.status) + (f" [{r.note}]" if r.note and r.graded else "")
         lines.append(f"{r.student_id:<{width}}  {_number(r.score):>5} / {_number(r.max_score):<3}  {status}")
     graded = [r for r in rows if r.graded]
     if graded:

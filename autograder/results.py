@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .grading import GradingRun, StudentResult
 from .intake import Refusal
+from .outcome import Status
 
 __all__ = ["save_run", "load_run", "merge_runs", "rescore", "RESULTS"]
 
@@ -19,8 +20,8 @@ def save_run(run: GradingRun, out: Path) -> Path:
     data = {"assignment": run.assignment, "max_score": run.max_score, "cell_names": run.cell_names,
             "cell_max": run.cell_max, "layout": run.layout, "course_dir": str(run.course_dir),
             "refused": [asdict(r) for r in run.refused],
-            "results": [{**asdict(r), "feedback": str(r.feedback) if r.feedback else None}
-                        for r in run.results]}
+            "results": [{**asdict(r), "feedback": str(r.feedback) if r.feedback else None,
+                         "status": r.status.to_data()} for r in run.results]}
     path.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
     return path
 
@@ -30,8 +31,8 @@ def load_run(out: Path) -> GradingRun | None:
     if not path.is_file():
         return None
     data = json.loads(path.read_text(encoding="utf-8"))
-    results = [StudentResult(**{**r, "feedback": Path(r["feedback"]) if r.get("feedback") else None})
-               for r in data["results"]]
+    results = [StudentResult(**{**r, "feedback": Path(r["feedback"]) if r.get("feedback") else None,
+                                "status": Status.from_data(r["status"])}) for r in data["results"]]
     return GradingRun(data["assignment"], results, data["cell_names"], data["max_score"],
                       Path(data["course_dir"]), data["cell_max"], data["layout"],
                       [Refusal(**r) for r in data["refused"]])
