@@ -20,7 +20,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-__all__ = ["CellTimes", "cell_key", "fingerprint", "limits", "measure", "load", "save", "STORE"]
+__all__ = ["CellTimes", "cell_key", "fingerprint", "limits", "measure", "measure_assignments", "load", "save",
+           "STORE"]
 
 STORE = Path(__file__).resolve().parent / "cell_times"
 
@@ -99,3 +100,32 @@ def save(assignment: str, times: CellTimes, store: Path | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(asdict(times), indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return path
+
+
+def measure_assignments(names, root: Path, settings, store: Path | None = None) -> list[Path]:
+    """Measure each assignment's source notebook on a student host; store and list the files."""
+    import tempfile
+
+    import nbformat
+
+    from .host import Host, Session
+    from .integrity import FORBIDDEN
+    from .sandbox import hidden_paths, student_policy
+
+    written = []
+    with tempfile.TemporaryDirectory(prefix="cell-times-") as scratch:
+        hidden = hidden_paths(root, settings.source_directory, Path(scratch) / "out", Path(scratch) / "in")
+        host = Host(student_policy(settings, hidden, 1), 1, FORBIDDEN, settings.max_output_lines)
+        try:
+            if not host.ready(300):
+                raise RuntimeError("the student host did not start")
+            for name in names:
+                source = nbformat.read(Path(root) / settings.source_directory / name / f"{name}.ipynb", 4)
+                session = Session(host.address, cold=not settings.warm_kernels)
+                try:
+                    written.append(save(name, measure(source, session, settings), store))
+                finally:
+                    session.close()
+        finally:
+            host.close()
+    return written

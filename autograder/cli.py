@@ -45,11 +45,20 @@ def _settings():
     return instructor_settings(COURSE_ROOT)
 
 
-def cmd_release(args) -> int:
-    from .release import release
+def _shown(path: Path) -> Path:
+    return path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
 
-    for path in release(args.assignments or None, settings=_settings()):
-        print(f"released {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+
+def cmd_release(args) -> int:
+    from .cell_times import measure_assignments
+    from .release import assignments, release
+    from .settings import COURSE_ROOT
+
+    settings = _settings()
+    for path in release(args.assignments or None, settings=settings):
+        print(f"released {_shown(path)}")
+    for path in measure_assignments(args.assignments or assignments(COURSE_ROOT, settings), COURSE_ROOT, settings):
+        print(f"measured each cell's time: {_shown(path)}")
     return 0
 
 

@@ -1,4 +1,10 @@
-"""Release: nbgrader's ``generate_assignment`` from ``solutions/`` into ``course/assignments/``."""
+"""Release: nbgrader's ``generate_assignment`` from ``solutions/`` into ``course/assignments/``.
+
+A source notebook whose hidden tests are not in the agreed form (:func:`autograder.verdicts.
+form_problems`) is refused: grading judges every hidden check outside the student's process
+and has no other way to run one. ``course release`` also measures each cell's own time in the
+source notebook (:mod:`autograder.cell_times`), which the grading limits come from.
+"""
 from __future__ import annotations
 
 import logging
@@ -55,6 +61,10 @@ def release(names: list[str] | None = None, root: Path = COURSE_ROOT,
     ``release_dir`` (default ``course/assignments`` under ``root``) lets a test regenerate
     into a temporary folder and compare. The gradebook written on the way is a throwaway.
     """
+    import nbformat
+
+    from .verdicts import form_problems
+
     root = Path(root).resolve()
     names = names or assignments(root, settings)
     release_dir = Path(release_dir).resolve() if release_dir else root / settings.release_directory
@@ -68,6 +78,10 @@ def release(names: list[str] | None = None, root: Path = COURSE_ROOT,
             source = root / settings.source_directory / name / f"{name}.ipynb"
             if not source.is_file():
                 raise ReleaseError(f"no source notebook {source}")
+            problems = form_problems(nbformat.read(source, as_version=4))
+            if problems:
+                raise ReleaseError(f"{name}: hidden tests that grading cannot judge outside the "
+                                   f"student's process: {'; '.join(problems)}")
             target = release_dir / name
             if target.exists():
                 shutil.rmtree(target)
