@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import time
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -49,6 +50,7 @@ class StudentResult:
     submitted_at: str | None = None   # the time late penalties were judged on
     lms: dict = field(default_factory=dict)  # the LMS's ids and name, for its export
     absent: bool = False              # nothing handed in (a roster student): not a grading failure
+    timings: dict = field(default_factory=dict)  # seconds per phase of its grading (a profile)
 
     @property
     def graded(self) -> bool:
@@ -65,6 +67,7 @@ class GradingRun:
     cell_max: dict[str, float] = field(default_factory=dict)
     layout: str = "folder"
     refused: list[Refusal] = field(default_factory=list)
+    timings: dict = field(default_factory=dict)  # seconds of the class run's own steps (a profile)
 
 
 class SequentialExecutor(Executor):
@@ -245,6 +248,7 @@ def grade_class(assignment: str, submissions: Path, out: Path,
     from .sandbox import hidden_paths
     from .verdicts import form_problems
 
+    began, run_timings = time.perf_counter(), {}
     out = Path(out).resolve()
     work = out / "nbgrader"
     work.mkdir(parents=True, exist_ok=True)
@@ -258,6 +262,7 @@ def grade_class(assignment: str, submissions: Path, out: Path,
         found = [s for s in found if s.student_id in only] + [
             Submission(sid, None, "no submission in the class folder", absent=True) for sid in sorted(only - known)]
     api = _prepare_course(assignment, work, source_root, settings)
+    run_timings["prepare"] = time.perf_counter() - began
     _say_once_without_sandbox(settings)
 
     source = (work / "source" / assignment / f"{assignment}.ipynb").read_bytes()
@@ -270,6 +275,7 @@ def grade_class(assignment: str, submissions: Path, out: Path,
     gradebook = (work / "gradebook.db").read_bytes()
     hidden = tuple(str(p) for p in hidden_paths(source_root, settings.source_directory, out, Path(submissions)))
     statuses: dict[str, Status] = {}
+    timings: dict[str, dict] = {}
     feedback: dict[str, Path | None] = {}
     diagnoses: dict[str, dict] = {}
     notes = {s.student_id: s.note for s in found}
@@ -290,7 +296,9 @@ def grade_class(assignment: str, submissions: Path, out: Path,
     # student hosts are local processes: only for the executor that runs jobs on this machine
     pool = _host_pool(settings, min(workers, len(pending)), threads, hidden) if own_executor and pending else None
     try:
+        mark = time.perf_counter()
         times = _cell_times(assignment, source_nb, settings, pool, hidden, threads) if pending else {}
+        run_timings["cell times"] = time.perf_counter() - mark
         futures = {}
         for submission in found:
             prepared = None if submission.problem else prepare(submission.notebook, released, source_nb)
@@ -310,11 +318,17 @@ def grade_class(assignment: str, submissions: Path, out: Path,
                                             (Incident("recovered", prepared.incident), *outcome.status.incidents))
                     notes[submission.student_id] = "; ".join(filter(None, [notes[submission.student_id],
                                                                            prepared.note]))
+                mark, cpu = time.perf_counter(), time.thread_time()
                 status = _record(api, work, assignment, submission, outcome)
+                outcome.timings.update({"record": time.perf_counter() - mark, "record cpu": time.thread_time() - cpu})
                 diagnoses[submission.student_id] = outcome.diagnoses
                 if status.graded:
+                    mark, cpu = time.perf_counter(), time.thread_time()
                     feedback[submission.student_id] = _feedback(api, work, out, assignment,
                                                                 submission.student_id)
+                    outcome.timings.update({"feedback": time.perf_counter() - mark,
+                                            "feedback cpu": time.thread_time() - cpu})
+                timings[submission.student_id] = outcome.timings
             except Exception as exc:  # noqa: BLE001 - one student's failure must not stop the class
                 status = not_graded(f"grading failed: {type(exc).__name__}: {exc}"[:200])
             finish(submission, status)
@@ -329,7 +343,7 @@ def grade_class(assignment: str, submissions: Path, out: Path,
     for submission in found:
         sid, status = submission.student_id, statuses[submission.student_id]
         common = dict(note=notes[sid], entry=submission.entry, submitted_at=submission.timestamp,
-                      lms=dict(submission.lms), absent=submission.absent)
+                      lms=dict(submission.lms), absent=submission.absent, timings=timings.get(sid, {}))
         if status.graded and sid in scores:
             score, per_cell, penalty, late = scores[sid]
             if penalty:
@@ -340,8 +354,9 @@ def grade_class(assignment: str, submissions: Path, out: Path,
                                          diagnoses=diagnoses.get(sid, {}), **common))
         else:
             results.append(StudentResult(sid, 0.0, max_score, status, {}, None, **common))
+    run_timings["total"] = time.perf_counter() - began
     return GradingRun(assignment, results, [name for name, _ in cells], max_score, work,
-                      dict(cells), intake.layout, intake.refused)
+                      dict(cells), intake.layout, intake.refused, run_timings)
 
 
 def _host_pool(settings: GradingSettings, size: int, threads: int, hidden):

@@ -157,6 +157,7 @@ class Session:
         self.control.connect(address)
         self.student: StudentProcess | None = None
         self.starts = 0
+        self.cpu = 0.0  # CPU seconds its student processes said their answers took (a profile)
 
     def start(self, timeout: float = 60.0) -> "StudentProcess":
         """A fresh student's process (the previous one, if any, is ended by the host)."""
@@ -263,6 +264,10 @@ class StudentProcess:
                     sizes = []
                     reply = receive(self.channel, max(deadline, time.monotonic() + 30), max_bytes, sizes=sizes)
                     self.bytes += sizes[0]
+                except TimeoutError:  # half an answer, then nothing: the channel is no use any more
+                    self.kill()
+                    raise StudentGone(f"the process running your code stopped half-way through its "
+                                      f"answer while {what}") from None
                 except (PeerGone, OSError):
                     self.open = False
                     self._wait_exit()
@@ -275,6 +280,8 @@ class StudentProcess:
                 if not isinstance(reply, dict) or "ok" not in reply:
                     self.kill()
                     raise StudentGone(f"the process running your code sent garbage while {what}")
+                if isinstance(reply.get("cpu"), float):
+                    self.session.cpu += reply["cpu"]
                 return reply
 
     def _wait_exit(self, timeout: float = 10.0) -> None:

@@ -10,6 +10,7 @@ from this reading.
 from __future__ import annotations
 
 import ast
+import functools
 
 __all__ = ["FORBIDDEN", "library_calls", "imports_autograder"]
 
@@ -30,6 +31,7 @@ FORBIDDEN = (
 )
 
 
+@functools.lru_cache(maxsize=256)
 def _parse(source: str):
     try:
         from IPython.core.inputtransformer2 import TransformerManager

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import functools
 import copy
 import importlib
 import io
@@ -47,6 +48,7 @@ class CallBudget:
         return min(derived, max(self.cap, allowed or 0.0))
 
 
+@functools.lru_cache(maxsize=None)
 def reference_for(name: str):
     """The reference function of the same name as the student's (``autograder.reference``)."""
     from . import reference

@@ -22,7 +22,7 @@ import re
 import tempfile
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .outcome import Incident, Outcome, graded, not_graded
@@ -30,10 +30,11 @@ from .settings import GradingSettings
 
 __all__ = ["Job", "grade_submission", "run_submission", "explain_failure", "explain_exception", "PRELOAD"]
 
-#: what the fork server imports once, so that each submission's worker starts warm
-PRELOAD = ["autograder.submission", "autograder.checks.optimizers", "autograder.checks.auc",
-           "autograder.checks.metrics", "autograder.checks.normalization_backward",
-           "autograder.checks.dropout", "nbgrader.preprocessors", "nbformat", "numpy", "torch"]
+#: what the fork server imports once (and warms: :mod:`autograder.preload`), so that each
+#: submission's worker starts warm
+PRELOAD = ["autograder.submission", "autograder.stand_ins", "autograder.notebook_run", "autograder.checks.optimizers",
+           "autograder.checks.auc", "autograder.checks.metrics", "autograder.checks.normalization_backward",
+           "autograder.checks.dropout", "nbgrader.preprocessors", "nbformat", "autograder.preload"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class Job:
     cell_seconds: dict = field(default_factory=dict)  # the source cells' own times (cell_times)
     threads: int = 1              # CPU threads each of its processes may use
     host: str | None = None       # a ready student host's address on this machine, if any
+    created: float = 0.0          # time.time() when the job was handed to its worker (a profile)
 
 
 # ---------------------------------------------------------------- nbgrader's failures, in words
@@ -156,7 +158,7 @@ def run_submission(job: Job) -> Outcome:
     from .stand_ins import CallBudget, StudentSide
     from .verdicts import judge, take_hidden, write_verdicts
 
-    settings, timings = job.settings, {}
+    settings, timings = job.settings, {"worker start": time.time() - job.created}
     began, cpu = time.perf_counter(), time.process_time()
     nb = nbformat.reads(job.notebook.decode("utf-8"), as_version=4)
     source = nbformat.reads(job.source.decode("utf-8"), as_version=4)
@@ -195,6 +197,7 @@ def run_submission(job: Job) -> Outcome:
         mark = time.perf_counter()
         run = run_cells(nb, session, limit, settings.max_output_lines)
         timings["execution"] = time.perf_counter() - mark
+        timings["execution cpu (student)"] = session.cpu
         if run.failure:
             return Outcome(job.student_id, not_graded(run.failure), timings=timings)
 
@@ -209,10 +212,12 @@ def run_submission(job: Job) -> Outcome:
 
         side = StudentSide(session, restart, CallBudget(settings.call_time_factor, settings.call_time_floor,
                                                         settings.call_timeout))
-        mark = time.perf_counter()
+        mark, cpu_checks, student_cpu = time.perf_counter(), time.process_time(), session.cpu
         checks: dict = {}
         verdicts = judge(items, side, student_cells, checks)
         timings["checks"] = time.perf_counter() - mark
+        timings["checks cpu (grader)"] = time.process_time() - cpu_checks
+        timings["checks cpu (student)"] = session.cpu - student_cpu
         timings.update({f"check {k}": v for k, v in checks.items()})
     finally:
         session.close()
@@ -267,7 +272,8 @@ def grade_submission(job: Job) -> Outcome:
     began = time.monotonic()
     context = _fork_server()
     receiver, sender = context.Pipe(duplex=False)
-    worker = context.Process(target=_work, args=(job, sender), name=f"grading {job.student_id}")
+    worker = context.Process(target=_work, args=(replace(job, created=time.time()), sender),
+                             name=f"grading {job.student_id}")
     worker.start()
     sender.close()
     deadline = began + job.settings.submission_timeout

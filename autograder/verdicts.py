@@ -178,10 +178,11 @@ def judge(items, side: StudentSide, student_cells: list[str], timings: dict | No
     for grade_id, checks, _ in items:
         found = []
         for check in checks:
-            began = time.perf_counter()
+            began, cpu = time.perf_counter(), time.process_time()
             found.append(_static_verdict(check, student_cells) or _remote_verdict(check, side))
             if timings is not None:
                 timings[check.check] = timings.get(check.check, 0.0) + time.perf_counter() - began
+                timings[check.check + " cpu"] = timings.get(check.check + " cpu", 0.0) + time.process_time() - cpu
         verdicts[grade_id] = found
     return verdicts
 
