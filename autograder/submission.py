@@ -115,7 +115,7 @@ def _sanitize(nb, job: Job, folder: Path):
                               "student": job.student_id, "db_url": f"sqlite:///{folder / 'gradebook.db'}"}}
     for kind in (ClearOutput, DeduplicateIds, DropOrphanMetadata, OverwriteKernelspec, OverwriteCells,
                  CheckCellMetadata):
-        nb, resources = kind(config=config).preprocess(nb, resources)
+        nb, resources = kind(config=config)(nb, resources)  # as nbconvert calls it: only when enabled
     return nb
 
 
@@ -127,7 +127,7 @@ def _finish(nb, settings: GradingSettings):
 
     config = nbgrader_config(Path(tempfile.gettempdir()), settings)
     for kind in (IgnorePattern, LimitOutput):
-        nb, _ = kind(config=config).preprocess(nb, {})
+        nb, _ = kind(config=config)(nb, {})
     return nb
 
 
