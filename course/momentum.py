@@ -96,8 +96,8 @@ def plot_lookahead(surface: Surface, theta, velocity, lr: float, momentum: float
     ax.set_xlim(xs[0], xs[-1])
     ax.set_ylim(ys[0], ys[-1])
     ax.set_aspect("equal", adjustable="box")
-    ax.legend(fontsize="small", loc="best")
-    ax.set_title(f"one step on {surface.name}: η = {lr:g}, μ = {momentum:g}")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    ax.set_title(f"one step: η = {lr:g}, μ = {momentum:g}")
     return ax, step
 
 
