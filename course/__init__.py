@@ -9,6 +9,8 @@ One concept per module:
 - :mod:`course.training`     the one training loop, :func:`course.training.fit`
 - :mod:`course.schedules`    learning-rate schedules on ``torch.optim.lr_scheduler``
 - :mod:`course.surfaces`     2-D loss surfaces and optimizer paths
+- :mod:`course.minibatch`    the noise of mini-batch gradients; mini-batch SGD paths on least squares
+- :mod:`course.momentum`     the classical and Nesterov steps as vectors; momentum's rate on a quadratic
 - :mod:`course.augment`      batched flips, crops, colour jitter, affine maps
 - :mod:`course.mixing`       Mixup, CutMix, CowMask
 - :mod:`course.losses`       weight penalties; the naive loss of the stability demo

@@ -35,6 +35,13 @@ WIDGET_CALL = re.compile(r"\b(interactive_figure|\w+_explorer)\(")
 #: The claims each lecture's text makes, as ``(better, worse, metric)`` of a comparison: the
 #: lecture must make each through ``Comparison.claim`` and each must hold at CPU size.
 EXPECTED_CLAIMS: dict[str, list[tuple[str, str, str]]] = {
+    "02_optimizers": [
+        ("momentum", "SGD", "test_acc"),
+        ("Adam", "SGD", "test_acc"),
+        ("momentum", "SGD", "test_loss"),
+        ("one-cycle (warm-up)", "cosine from the peak", "test_acc"),
+        ("one-cycle (warm-up)", "cosine from the peak", "test_loss"),
+    ],
     "03_normalization": [
         ("BatchNorm", "plain", "test_acc"),                      # a six-convolution CNN at Adam lr 1e-2
         ("BatchNorm", "BatchNorm over 2 images", "test_acc"),    # the same network, statistics of 2 images
