@@ -80,3 +80,12 @@ def test_live_curves_draw_once_at_the_end_when_headless(monkeypatch):
     assert len(shown) == 1
     (line,) = curves.ax.get_lines()
     assert len(line.get_xdata()) == 5
+
+
+def test_layer_stats_per_step_are_drawn_over_optimizer_steps():
+    """For a per-step key, is the x axis the optimizer step and is every step drawn?"""
+    _, ax = plt.subplots()
+    ratios = list(np.geomspace(1e-2, 1e-4, 120))
+    plot_layer_stats({"0.weight": {"step_update_ratio": ratios}}, key="step_update_ratio", ax=ax)
+    assert ax.get_xlabel() == "optimizer step" and len(ax.lines[0].get_ydata()) == 120
+    plt.close("all")
