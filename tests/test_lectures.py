@@ -35,6 +35,14 @@ WIDGET_CALL = re.compile(r"\b(interactive_figure|\w+_explorer)\(")
 #: The claims each lecture's text makes, as ``(better, worse, metric)`` of a comparison: the
 #: lecture must make each through ``Comparison.claim`` and each must hold at CPU size.
 EXPECTED_CLAIMS: dict[str, list[tuple[str, str, str]]] = {
+    "06_debugging": [
+        ("zero_grad every step", "zero_grad forgotten", "train_loss"),
+        ("He init", "torch's default init", "test_acc"),
+        ("learning rate", "weight decay", "val_acc_swing"),
+        ("batch 256, lr × 8", "batch 256, same lr", "test_acc"),
+        ("fine-tune all layers", "from scratch", "test_acc"),
+        ("freeze the features", "from scratch", "test_acc"),
+    ],
 }
 
 
