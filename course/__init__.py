@@ -13,7 +13,8 @@ One concept per module:
 - :mod:`course.mixing`       Mixup, CutMix, CowMask
 - :mod:`course.losses`       weight penalties; the naive loss of the stability demo
 - :mod:`course.activations`  activations, derivatives, initialization and depth
-- :mod:`course.diagnostics`  initial loss, overfit one batch, gradient statistics, LR range test
+- :mod:`course.diagnostics`  initial loss, overfit one batch, gradient statistics (per epoch and per step), LR range test
+- :mod:`course.decision_regions` what a classifier of two features decides everywhere in the plane
 - :mod:`course.gradcheck`    numeric gradients for checking a backward pass
 - :mod:`course.metric_tables` classifiers given by confusion counts (computed with scikit-learn)
 - :mod:`course.plots`        shared figures and live training curves
