@@ -18,7 +18,7 @@ from .settings import COURSE_ROOT
 __all__ = ["build_student_bundle", "STUDENT_DEPENDENCIES"]
 
 STUDENT_DEPENDENCIES = ["jupyterlab>=4.0", "numpy>=1.24", "matplotlib>=3.7", "ipywidgets>=8.0",
-                        "anywidget>=0.9", "torch>=2.1", "scikit-learn>=1.3", "tqdm>=4.60"]
+                        "anywidget>=0.9", "torch>=2.1", "scikit-learn>=1.3", "tqdm>=4.60", "optuna>=4.0"]
 
 _SKIP = ["*.pyc", "__pycache__", ".ipynb_checkpoints", "*.egg-info"]
 

@@ -15,9 +15,10 @@ One concept per module:
 - :mod:`course.mixing`       Mixup, CutMix, CowMask
 - :mod:`course.losses`       weight penalties; the naive loss of the stability demo
 - :mod:`course.activations`  activations, derivatives, initialization and depth
-- :mod:`course.diagnostics`  initial loss, overfit one batch, gradient statistics, LR range test, dead channels
+- :mod:`course.diagnostics`  initial loss, overfit one batch, gradient statistics (per epoch and per step), LR range test, dead channels
 - :mod:`course.normalization` BatchNorm over groups of images, LayerNorm/GroupNorm in the CNN, which values share statistics
 - :mod:`course.landscape`    the loss and gradient along the gradient (Santurkar et al.'s probe)
+- :mod:`course.decision_regions` what a classifier of two features decides everywhere in the plane
 - :mod:`course.gradcheck`    numeric gradients for checking a backward pass
 - :mod:`course.metric_tables` classifiers given by confusion counts (computed with scikit-learn)
 - :mod:`course.plots`        shared figures and live training curves

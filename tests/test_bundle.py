@@ -51,3 +51,60 @@ def test_bundle_builds_a_wheel_of_course_alone(bundle, tmp_path):
     packages = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert packages == {"course"}
     assert "course/canvas_figure.js" in names  # the browser half of the live figures
+
+
+def _imports(source: str) -> set[str]:
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:  # a cell with IPython magics
+        return set()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_the_student_bundle_installs_everything_the_course_imports():
+    """Is every third-party module that course/ (library, lectures, assignments) imports installed by the bundle's dependencies?"""
+    import importlib.metadata as md
+    import sys
+    from pathlib import Path
+
+    import nbformat
+    from packaging.requirements import Requirement
+
+    from autograder.bundle import STUDENT_DEPENDENCIES
+
+    root = Path(__file__).resolve().parents[1] / "course"
+    imported = set()
+    for path in root.rglob("*.py"):
+        imported |= _imports(path.read_text())
+    for path in root.rglob("*.ipynb"):
+        if "rendered" in path.parts:
+            continue
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                imported |= _imports(cell.source)
+    third_party = {name for name in imported if name not in sys.stdlib_module_names and name != "course"}
+
+    # the distributions the bundle installs: its dependencies and everything they require
+    installed, todo = set(), [Requirement(r).name for r in STUDENT_DEPENDENCIES]
+    while todo:
+        name = todo.pop().lower().replace("_", "-")
+        if name in installed:
+            continue
+        installed.add(name)
+        for requirement in md.requires(name) or []:
+            req = Requirement(requirement)
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                todo.append(req.name)
+    providers = md.packages_distributions()
+    missing = {m: providers.get(m) for m in third_party
+               if not any(d.lower().replace("_", "-") in installed for d in providers.get(m, []))}
+    assert missing == {}, f"course/ imports these, which the student bundle does not install: {missing}"
