@@ -35,6 +35,8 @@ WIDGET_CALL = re.compile(r"\b(interactive_figure|\w+_explorer)\(")
 #: The claims each lecture's text makes, as ``(better, worse, metric)`` of a comparison: the
 #: lecture must make each through ``Comparison.claim`` and each must hold at CPU size.
 EXPECTED_CLAIMS: dict[str, list[tuple[str, str, str]]] = {
+    "04_regularization": [("dropout", "none", "test_loss"), ("weight decay", "none", "test_loss"),
+                          ("early stopping", "none", "test_loss"), ("label smoothing", "none", "ece")],
 }
 
 
