@@ -14,6 +14,8 @@ One concept per module:
 - :mod:`course.augment`      batched flips, crops, colour jitter, affine maps
 - :mod:`course.mixing`       Mixup, CutMix, CowMask
 - :mod:`course.losses`       weight penalties; the naive loss of the stability demo
+- :mod:`course.weight_decay` weight norms; per-weight decay rates of SGD, Adam (coupled) and AdamW
+- :mod:`course.calibration`  reliability bins, expected calibration error, reliability diagram
 - :mod:`course.activations`  activations, derivatives, initialization and depth
 - :mod:`course.diagnostics`  initial loss, overfit one batch, gradient statistics (per epoch and per step), LR range test, dead channels
 - :mod:`course.normalization` BatchNorm over groups of images, LayerNorm/GroupNorm in the CNN, which values share statistics

@@ -54,6 +54,12 @@ EXPECTED_CLAIMS: dict[str, list[tuple[str, str, str]]] = {
         ("fine-tune all layers", "from scratch", "test_acc"),
         ("freeze the features", "from scratch", "test_acc"),
     ],
+    "04_regularization": [
+        ("dropout", "none", "test_loss"),
+        ("weight decay", "none", "test_loss"),
+        ("early stopping", "none", "test_loss"),
+        ("label smoothing", "none", "ece"),
+    ],
 }
 
 
