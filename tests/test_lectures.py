@@ -35,6 +35,9 @@ WIDGET_CALL = re.compile(r"\b(interactive_figure|\w+_explorer)\(")
 #: The claims each lecture's text makes, as ``(better, worse, metric)`` of a comparison: the
 #: lecture must make each through ``Comparison.claim`` and each must hold at CPU size.
 EXPECTED_CLAIMS: dict[str, list[tuple[str, str, str]]] = {
+    "05_augmentation": [("flips + crops", "no augmentation", "test_acc"),
+                        ("flips + crops", "no augmentation", "test_loss"),
+                        ("flips + crops", "no augmentation", "ece")],
 }
 
 
