@@ -11,6 +11,8 @@ One concept per module:
 - :mod:`course.surfaces`     2-D loss surfaces and optimizer paths
 - :mod:`course.augment`      batched flips, crops, colour jitter, affine maps
 - :mod:`course.mixing`       Mixup, CutMix, CowMask
+- :mod:`course.tta`          test-time augmentation: predictions averaged over flipped and shifted views
+- :mod:`course.calibration`  confidence against accuracy: reliability bins, expected calibration error
 - :mod:`course.losses`       weight penalties; the naive loss of the stability demo
 - :mod:`course.activations`  activations, derivatives, initialization and depth
 - :mod:`course.diagnostics`  initial loss, overfit one batch, gradient statistics, LR range test
