@@ -13,6 +13,8 @@ One concept per module:
 - :mod:`course.momentum`     the classical and Nesterov steps as vectors; momentum's rate on a quadratic
 - :mod:`course.augment`      batched flips, crops, colour jitter, affine maps
 - :mod:`course.mixing`       Mixup, CutMix, CowMask
+- :mod:`course.tta`          test-time augmentation: predictions averaged over flipped and shifted views
+- :mod:`course.calibration`  confidence against accuracy: reliability bins, expected calibration error
 - :mod:`course.losses`       weight penalties; the naive loss of the stability demo
 - :mod:`course.weight_decay` weight norms; per-weight decay rates of SGD, Adam (coupled) and AdamW
 - :mod:`course.calibration`  reliability bins, expected calibration error, reliability diagram

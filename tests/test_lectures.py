@@ -60,6 +60,11 @@ EXPECTED_CLAIMS: dict[str, list[tuple[str, str, str]]] = {
         ("early stopping", "none", "test_loss"),
         ("label smoothing", "none", "ece"),
     ],
+    "05_augmentation": [
+        ("flips + crops", "no augmentation", "test_acc"),
+        ("flips + crops", "no augmentation", "test_loss"),
+        ("flips + crops", "no augmentation", "ece"),
+    ],
 }
 
 
