@@ -25,6 +25,8 @@ One concept per module:
 - :mod:`course.decision_regions` what a classifier of two features decides everywhere in the plane
 - :mod:`course.gradcheck`    numeric gradients for checking a backward pass
 - :mod:`course.metric_tables` classifiers given by confusion counts (computed with scikit-learn)
+- :mod:`course.confusion`    a confusion matrix accumulated over batches, and the metrics it gives
+- :mod:`course.calibration`  reliability bins, expected calibration error, reliability diagrams
 - :mod:`course.plots`        shared figures and live training curves
 - :mod:`course.widgets`      interactive figures with a static fallback (``COURSE_STATIC``)
 - ``*_widgets`` modules      each lecture's explorers, built on :mod:`course.widgets`

@@ -35,6 +35,12 @@ WIDGET_CALL = re.compile(r"\b(interactive_figure|\w+_explorer)\(")
 #: The claims each lecture's text makes, as ``(better, worse, metric)`` of a comparison: the
 #: lecture must make each through ``Comparison.claim`` and each must hold at CPU size.
 EXPECTED_CLAIMS: dict[str, list[tuple[str, str, str]]] = {
+    "01_metrics": [
+        ("CNN", "MLP", "test_acc"),
+        ("MLP, end of training", "MLP, lowest val loss", "test_acc"),
+        ("MLP, lowest val loss", "MLP, end of training", "test_loss"),
+        ("CNN, lowest val loss", "CNN, end of training", "ece"),
+    ],
     "02_optimizers": [
         ("momentum", "SGD", "test_acc"),
         ("Adam", "SGD", "test_acc"),
