@@ -52,14 +52,6 @@ EXPECTED_CLAIMS: dict[str, list[tuple[str, str, str]]] = {
         ("BatchNorm", "plain", "test_acc"),                      # a six-convolution CNN at Adam lr 1e-2
         ("BatchNorm", "BatchNorm over 2 images", "test_acc"),    # the same network, statistics of 2 images
     ],
-    "06_debugging": [
-        ("zero_grad every step", "zero_grad forgotten", "train_loss"),
-        ("He init", "torch's default init", "test_acc"),
-        ("learning rate", "weight decay", "val_acc_swing"),
-        ("batch 256, lr × 8", "batch 256, same lr", "test_acc"),
-        ("fine-tune all layers", "from scratch", "test_acc"),
-        ("freeze the features", "from scratch", "test_acc"),
-    ],
     "04_regularization": [
         ("dropout", "none", "test_loss"),
         ("weight decay", "none", "test_loss"),
@@ -70,6 +62,14 @@ EXPECTED_CLAIMS: dict[str, list[tuple[str, str, str]]] = {
         ("flips + crops", "no augmentation", "test_acc"),
         ("flips + crops", "no augmentation", "test_loss"),
         ("flips + crops", "no augmentation", "ece"),
+    ],
+    "06_debugging": [
+        ("zero_grad every step", "zero_grad forgotten", "train_loss"),
+        ("He init", "torch's default init", "test_acc"),
+        ("learning rate", "weight decay", "val_acc_swing"),
+        ("batch 256, lr × 8", "batch 256, same lr", "test_acc"),
+        ("fine-tune all layers", "from scratch", "test_acc"),
+        ("freeze the features", "from scratch", "test_acc"),
     ],
 }
 
