@@ -6,11 +6,13 @@ from autograder.checks import metric_mistakes as mistakes
 from autograder.checks import metrics as checks
 from autograder.reference.auc import roc_auc
 from autograder.reference.confusion import confusion_counts, precision_recall_f1
+from autograder.reference.mann_whitney import pairwise_auc
 from autograder.reference.roc import roc_curve
 from autograder.reference.topk import top_k_accuracy
 
 REFERENCE = {"confusion_counts": confusion_counts, "precision_recall_f1": precision_recall_f1,
-             "roc_curve": roc_curve, "roc_auc": roc_auc, "top_k_accuracy": top_k_accuracy}
+             "roc_curve": roc_curve, "roc_auc": roc_auc, "top_k_accuracy": top_k_accuracy,
+             "pairwise_auc": pairwise_auc}
 QUICK_AUC_CHECKS = [checks.check_roc_auc, checks.check_roc_auc_properties, checks.check_roc_auc_one_class]
 
 
@@ -145,12 +147,13 @@ def test_one_class_returning_one_half_fails():
 
 
 @pytest.mark.parametrize("mistake", mistakes.CONFUSION + mistakes.PRECISION_RECALL + mistakes.ROC
-                         + mistakes.AUC + mistakes.TOP_K, ids=lambda m: m.diagnosis[:40])
+                         + mistakes.AUC + mistakes.ONE_CLASS + mistakes.TOP_K, ids=lambda m: m.diagnosis[:40])
 def test_each_listed_mistake_is_caught_and_named(mistake):
     """Does the check of its function fail each listed mistake variant and name it?"""
     function = next(name for name, group in (("confusion_counts", mistakes.CONFUSION),
                                              ("precision_recall_f1", mistakes.PRECISION_RECALL),
-                                             ("roc_curve", mistakes.ROC), ("roc_auc", mistakes.AUC),
+                                             ("roc_curve", mistakes.ROC),
+                                             ("roc_auc", mistakes.AUC + mistakes.ONE_CLASS),
                                              ("top_k_accuracy", mistakes.TOP_K)) if mistake in group)
     check_list = QUICK_AUC_CHECKS if function == "roc_auc" else checks.ALL_CHECKS[function]
     results = [check(mistake.fn) for check in check_list]

@@ -13,13 +13,14 @@ import time
 import numpy as np
 
 from ..reference.auc import roc_auc as ref_auc
+from ..reference.mann_whitney import pairwise_auc as ref_pairwise_auc
 from . import metric_mistakes as mistakes
 from .calls import StudentError, call_student
 from .metric_cases import Case, boolean_hint, in_words, match, random_labels, score_cases
 from .result import CheckResult, failed, passed
 
 __all__ = ["check_roc_auc", "check_roc_auc_properties", "check_roc_auc_one_class",
-           "check_roc_auc_large", "LARGE_N", "TIME_FLOOR_S"]
+           "check_roc_auc_large", "check_pairwise_auc", "LARGE_N", "TIME_FLOOR_S"]
 
 LARGE_N = 1_000_000
 TIME_FLOOR_S = 10.0
@@ -81,6 +82,29 @@ def check_roc_auc(roc_auc) -> CheckResult:
                     return failed(name, f"{where}: expected AUC {expected:.6g}, yours is {got:.6g}.",
                                   count, diagnosis)
     return passed(name, count, "the reference (sklearn.metrics.roc_auc_score)")
+
+
+def check_pairwise_auc(pairwise_auc) -> CheckResult:
+    """The Mann-Whitney probability counted pair by pair (a tie one half), on distinct and
+    heavily tied scores, in every input form."""
+    name = "pairwise_auc"
+    count = 0
+    cases = score_cases(55, ties=False, sizes=(2, 9, 120)) + score_cases(56, ties=True, sizes=(6, 40, 300))
+    cases.append(Case(np.array([0, 1, 1, 0, 1]), np.full(5, 0.4), "5 equal scores"))
+    for case in cases:
+        expected = ref_pairwise_auc(case.y_true, case.other)
+        for form, y_true, y_score in case.forms():
+            count += 1
+            where = in_words(case, form)
+            try:
+                got = _auc_value(pairwise_auc, y_true, y_score)
+            except StudentError as exc:
+                return failed(name, f"{where}: your function {exc}.{boolean_hint(exc, form)}", count)
+            if not abs(got - expected) <= 1e-9:
+                return failed(name, f"{where}: expected {expected:.6g}, yours is {got:.6g}.", count,
+                              match(got, mistakes.PAIRWISE, case.y_true, case.other,
+                                    same=lambda a, b: abs(a - b) <= 1e-9))
+    return passed(name, count, "the Mann-Whitney probability (a tie counting one half)")
 
 
 def check_roc_auc_properties(roc_auc) -> CheckResult:
@@ -175,13 +199,8 @@ def check_roc_auc_one_class(roc_auc) -> CheckResult:
             return failed(name, f"on {words}: your function {exc}. With one class AUC is undefined "
                                 "(there is no positive-negative pair, and FPR or TPR divides by 0): "
                                 "check for it first and raise ValueError with a clear message.", count)
-        diagnosis = None
-        if abs(got - 0.5) < 1e-12:
-            diagnosis = ("returning 0.5 for one class hides the problem: AUC is undefined when "
-                         "y_true holds one class, and scikit-learn-style code raises ValueError.")
-        elif math.isnan(got):
-            diagnosis = ("a NaN travels silently into averages and plots: raise ValueError "
-                         "instead.")
+        diagnosis = match(got, mistakes.ONE_CLASS, y_true, scores,
+                          same=lambda a, b: a == b or (math.isnan(a) and math.isnan(b)))
         return failed(name, f"on {words}: your function returned {got:.6g}; it must raise "
                             "ValueError with a message saying why (AUC needs at least one positive "
                             "and one negative).", count, diagnosis)
