@@ -13,7 +13,7 @@ failure says which mistake they match:
     with explain("test_adam_first_step") as seen:      # in a visible test cell
         theta = seen(adam_step(np.array([1.0]), np.array([1e-4]), {}, lr=0.1))
         assert np.allclose(theta, [0.9]), theta
-    # AssertionError: [0.9683772]
+    # AssertionError: [0.68476908]       (Adam without bias correction gives exactly this)
     #
     # Likely cause (your numbers match a typical mistake): your updates match Adam without ...
 
