@@ -222,3 +222,24 @@ def test_checks_are_silent_on_stderr(capfd):
         check(noisy)
         check(roc_auc)
     assert capfd.readouterr().err == ""
+
+
+def test_a_held_up_call_on_a_busy_machine_does_not_fail_a_fast_auc():
+    """Does a right O(n log n) AUC pass the million-score check when, as on a loaded machine,
+    its calls on 10,000 scores take 3 ms and one call on 30,000 is held up for 50 ms, instead of
+    being extrapolated to minutes from those few milliseconds and stopped?"""
+    import time
+
+    held = []
+
+    def busy(y_true, y_score):
+        if len(y_true) == 10_000:
+            time.sleep(0.003)
+        if len(y_true) == 30_000 and not held:
+            held.append(len(y_true))
+            time.sleep(0.05)
+        return roc_auc(y_true, y_score)
+
+    result = checks.check_roc_auc_large(busy)
+    assert result.passed, str(result)
+    assert held == [30_000]
