@@ -1,6 +1,7 @@
 """The release: what nbgrader generates from solutions/, and what must never be in it."""
 import ast
 import json
+import math
 import re
 import subprocess
 import sys
@@ -75,6 +76,8 @@ def _same_data(committed, fresh) -> bool:
         return isinstance(fresh, list) and len(committed) == len(fresh) and \
             all(_same_data(a, b) for a, b in zip(committed, fresh))
     if isinstance(committed, float) and isinstance(fresh, float):
+        if math.isnan(committed) or math.isnan(fresh):   # a mistake may give NaN: it must again
+            return math.isnan(committed) and math.isnan(fresh)
         return committed == fresh or abs(committed - fresh) <= 1e-12 * max(1.0, abs(committed))
     return committed == fresh
 
