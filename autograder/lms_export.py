@@ -44,6 +44,9 @@ def comment(run: GradingRun, r: StudentResult) -> str:
     if not r.graded:
         return f"Not graded: {r.status}"
     parts = [f"Score {r.score:g} / {r.max_score:g}."]
+    if r.pending:
+        parts.append(f"Written answers not graded yet ({run.pending_points(r):g} points): the score "
+                     "will change once they are.")
     if r.status != "graded":
         parts.append(f"Grading notes: {r.status.removeprefix('graded (').rstrip(')')}.")
     found: dict[str, list[str]] = {}
