@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
+from .gradebook import manual_cells, read_gradebook
 from .intake import Refusal, read_class
 from .outcome import Incident, Outcome, Status, graded, not_graded
 from .release import make_api
@@ -31,7 +32,7 @@ from .settings import COURSE_ROOT, GradingSettings
 from .submission import Job, explain_failure, grade_submission
 from .submissions import Submission
 
-__all__ = ["StudentResult", "GradingRun", "grade_class", "SequentialExecutor", "grading_api", "read_gradebook"]
+__all__ = ["StudentResult", "GradingRun", "grade_class", "SequentialExecutor", "grading_api"]
 
 _warned_no_sandbox = False
 
@@ -50,6 +51,9 @@ class StudentResult:
     submitted_at: str | None = None   # the time late penalties were judged on
     lms: dict = field(default_factory=dict)  # the LMS's ids and name, for its export
     absent: bool = False              # nothing handed in (a roster student): not a grading failure
+    auto_score: float = 0.0           # points of the autograded cells (a TA's formgrader override included)
+    manual_score: float = 0.0         # points given so far to the manually graded (written) answers
+    pending: list[str] = field(default_factory=list)  # written answers still to grade in formgrader
     timings: dict = field(default_factory=dict)  # seconds per phase of its grading (a profile)
 
     @property
@@ -67,7 +71,12 @@ class GradingRun:
     cell_max: dict[str, float] = field(default_factory=dict)
     layout: str = "folder"
     refused: list[Refusal] = field(default_factory=list)
+    manual_cells: list[str] = field(default_factory=list)  # graded by hand: written answers
     timings: dict = field(default_factory=dict)  # seconds of the class run's own steps (a profile)
+
+    def pending_points(self, result: StudentResult) -> float:
+        """The points of ``result``'s written answers that still await manual grading."""
+        return sum(self.cell_max.get(name, 0.0) for name in result.pending)
 
 
 class SequentialExecutor(Executor):
@@ -190,31 +199,6 @@ def _feedback(api, work: Path, out: Path, assignment: str, student_id: str) -> P
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(html, target)
     return target
-
-
-def read_gradebook(api, assignment: str):
-    """Grade cells in notebook order, their maxima, and every graded student's scores
-    (after nbgrader's late penalty) with the penalty itself."""
-    from nbgrader.api import MissingEntry
-
-    with api.gradebook as gb:
-        assignment_row = gb.find_assignment(assignment)
-        cells = []
-        for notebook in assignment_row.notebooks:
-            for cell in notebook.grade_cells:
-                cells.append((cell.name, float(cell.max_score)))
-        max_score = float(assignment_row.max_score)
-        scores = {}
-        for student in gb.students:
-            try:
-                submission = gb.find_submission(assignment, student.id)
-            except MissingEntry:
-                continue
-            per_cell = {g.name: float(g.score) for nb in submission.notebooks for g in nb.grades}
-            penalty = float(submission.late_submission_penalty or 0)
-            scores[student.id] = (float(submission.score) - penalty, per_cell, penalty,
-                                  float(submission.total_seconds_late or 0))
-    return cells, max_score, scores
 
 
 def _default_executor(settings: GradingSettings, jobs: int | None) -> Executor:
@@ -345,18 +329,20 @@ def grade_class(assignment: str, submissions: Path, out: Path,
         common = dict(note=notes[sid], entry=submission.entry, submitted_at=submission.timestamp,
                       lms=dict(submission.lms), absent=submission.absent, timings=timings.get(sid, {}))
         if status.graded and sid in scores:
-            score, per_cell, penalty, late = scores[sid]
-            if penalty:
-                status = status.with_incidents(Incident("late", f"late by {late / 3600:.1f} h: penalty {penalty:g}"))
+            got = scores[sid]
+            if got.penalty:
+                status = status.with_incidents(Incident(
+                    "late", f"late by {got.seconds_late / 3600:.1f} h: penalty {got.penalty:g}"))
             elif settings.due_date and not submission.timestamp:
                 status = status.with_incidents(Incident("no time", "no submission time known: no late penalty applied"))
-            results.append(StudentResult(sid, score, max_score, status, per_cell, feedback.get(sid),
-                                         diagnoses=diagnoses.get(sid, {}), **common))
+            results.append(StudentResult(sid, got.score, max_score, status, got.cells, feedback.get(sid),
+                                         diagnoses=diagnoses.get(sid, {}), auto_score=got.auto_score,
+                                         manual_score=got.manual_score, pending=got.pending, **common))
         else:
             results.append(StudentResult(sid, 0.0, max_score, status, {}, None, **common))
     run_timings["total"] = time.perf_counter() - began
     return GradingRun(assignment, results, [name for name, _ in cells], max_score, work,
-                      dict(cells), intake.layout, intake.refused, run_timings)
+                      dict(cells), intake.layout, intake.refused, manual_cells(api, assignment), run_timings)
 
 
 def _host_pool(settings: GradingSettings, size: int, threads: int, hidden):

@@ -44,6 +44,9 @@ def comment(run: GradingRun, r: StudentResult) -> str:
     if not r.graded:
         return f"Not graded: {r.status}"
     parts = [f"Score {r.score:g} / {r.max_score:g}."]
+    if r.pending:
+        parts.append(f"Written answers not graded yet ({run.pending_points(r):g} points): the score "
+                     "will change once they are.")
     if r.status.incidents:
         parts.append(f"Grading notes: {'; '.join(dict.fromkeys(i.text for i in r.status.incidents))}.")
     found: dict[str, list[str]] = {}

@@ -19,6 +19,7 @@ def save_run(run: GradingRun, out: Path) -> Path:
     path = Path(out) / RESULTS
     data = {"assignment": run.assignment, "max_score": run.max_score, "cell_names": run.cell_names,
             "cell_max": run.cell_max, "layout": run.layout, "course_dir": str(run.course_dir),
+            "manual_cells": run.manual_cells,
             "refused": [asdict(r) for r in run.refused],
             "results": [{**asdict(r), "feedback": str(r.feedback) if r.feedback else None,
                          "status": r.status.to_data()} for r in run.results]}
@@ -35,7 +36,7 @@ def load_run(out: Path) -> GradingRun | None:
                                 "status": Status.from_data(r["status"])}) for r in data["results"]]
     return GradingRun(data["assignment"], results, data["cell_names"], data["max_score"],
                       Path(data["course_dir"]), data["cell_max"], data["layout"],
-                      [Refusal(**r) for r in data["refused"]])
+                      [Refusal(**r) for r in data["refused"]], data.get("manual_cells", []))
 
 
 def merge_runs(earlier: GradingRun | None, regraded: GradingRun) -> GradingRun:
@@ -51,14 +52,18 @@ def merge_runs(earlier: GradingRun | None, regraded: GradingRun) -> GradingRun:
 
 def rescore(run: GradingRun, settings) -> GradingRun:
     """``run`` with each graded student's scores read again from the gradebook: what a TA
-    changed by hand in nbgrader's formgrader (manual scores, extra credit) counts."""
-    from .grading import grading_api, read_gradebook
+    changed by hand in nbgrader's formgrader (the written answers graded, manual scores, extra
+    credit) counts."""
+    from .gradebook import manual_cells, read_gradebook
+    from .grading import grading_api
 
-    _, _, scores = read_gradebook(grading_api(run.course_dir, settings), run.assignment)
+    api = grading_api(run.course_dir, settings)
+    _, _, scores = read_gradebook(api, run.assignment)
     results = []
     for r in run.results:
         if r.graded and r.student_id in scores:
-            score, cells, _, _ = scores[r.student_id]
-            r = replace(r, score=score, cells=cells)
+            got = scores[r.student_id]
+            r = replace(r, score=got.score, cells=got.cells, auto_score=got.auto_score,
+                        manual_score=got.manual_score, pending=got.pending)
         results.append(r)
-    return replace(run, results=results)
+    return replace(run, results=results, manual_cells=manual_cells(api, run.assignment))

@@ -9,15 +9,24 @@ One concept per module:
 - :mod:`course.training`     the one training loop, :func:`course.training.fit`
 - :mod:`course.schedules`    learning-rate schedules on ``torch.optim.lr_scheduler``
 - :mod:`course.surfaces`     2-D loss surfaces and optimizer paths
+- :mod:`course.minibatch`    the noise of mini-batch gradients; mini-batch SGD paths on least squares
+- :mod:`course.momentum`     the classical and Nesterov steps as vectors; momentum's rate on a quadratic
 - :mod:`course.augment`      batched flips, crops, colour jitter, affine maps
 - :mod:`course.mixing`       Mixup, CutMix, CowMask
+- :mod:`course.tta`          test-time augmentation: predictions averaged over flipped and shifted views
+- :mod:`course.calibration`  confidence against accuracy: reliability bins, expected calibration error
 - :mod:`course.losses`       weight penalties; the naive loss of the stability demo
+- :mod:`course.weight_decay` weight norms; per-weight decay rates of SGD, Adam (coupled) and AdamW
+- :mod:`course.calibration`  reliability bins, expected calibration error, reliability diagram
 - :mod:`course.activations`  activations, derivatives, initialization and depth
-- :mod:`course.diagnostics`  initial loss, overfit one batch, gradient statistics, LR range test, dead channels
+- :mod:`course.diagnostics`  initial loss, overfit one batch, gradient statistics (per epoch and per step), LR range test, dead channels
 - :mod:`course.normalization` BatchNorm over groups of images, LayerNorm/GroupNorm in the CNN, which values share statistics
 - :mod:`course.landscape`    the loss and gradient along the gradient (Santurkar et al.'s probe)
+- :mod:`course.decision_regions` what a classifier of two features decides everywhere in the plane
 - :mod:`course.gradcheck`    numeric gradients for checking a backward pass
 - :mod:`course.metric_tables` classifiers given by confusion counts (computed with scikit-learn)
+- :mod:`course.confusion`    a confusion matrix accumulated over batches, and the metrics it gives
+- :mod:`course.calibration`  reliability bins, expected calibration error, reliability diagrams
 - :mod:`course.plots`        shared figures and live training curves
 - :mod:`course.widgets`      interactive figures with a static fallback (``COURSE_STATIC``)
 - ``*_widgets`` modules      each lecture's explorers, built on :mod:`course.widgets`

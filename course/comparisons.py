@@ -46,6 +46,10 @@ METRIC_NAMES = {
 _LOWER_IS_BETTER = ("loss", "ece", "error", "time")
 
 
+def _seeds(count: int) -> str:
+    return f"{count} seed" if count == 1 else f"{count} seeds"
+
+
 def _lower_is_better(metric: str) -> bool:
     return any(word in metric for word in _LOWER_IS_BETTER)
 
@@ -82,13 +86,13 @@ class Claim:
     def __str__(self) -> str:
         name = METRIC_NAMES.get(self.metric, self.metric)
         a, b = (_format(self.metric, m) for m in self.means)
-        numbers = (f"{a} against {b}, mean of {self.num_seeds} seeds; margin "
+        numbers = (f"{a} against {b}, mean of {_seeds(self.num_seeds)}; margin "
                    f"{_format_gap(self.metric, self.margin)}, seed-to-seed range up to "
                    f"{_format_gap(self.metric, self.spread)}")
         if self.holds:
             return f"{self.better} beats {self.worse} on {name}: {numbers}."
         if self.num_seeds < MIN_SEEDS:
-            return (f"NOT SHOWN by this run: {self.num_seeds} seed(s) cannot separate a difference from "
+            return (f"NOT SHOWN by this run: {_seeds(self.num_seeds)} cannot separate a difference from "
                     f"seed-to-seed noise ({numbers}); a claim needs {MIN_SEEDS}.")
         if self.margin > 0:
             return (f"NOT SHOWN by this run: {self.better} is ahead of {self.worse} on {name}, but by less "
@@ -125,8 +129,8 @@ class Comparison:
         metrics = metrics or tuple(next(iter(self.values.values())))
         width = max(len(n) for n in self.names) + 2
         head = f"{'':{width}s}" + "".join(f"{METRIC_NAMES.get(m, m):>26s}" for m in metrics)
-        lines = [f"{self.title} ({len(self.seeds)} seeds: {', '.join(map(str, self.seeds))}; mean ± half the "
-                 f"range)" if self.title else f"{len(self.seeds)} seeds; mean ± half the range", head]
+        lines = [f"{self.title} ({_seeds(len(self.seeds))}: {', '.join(map(str, self.seeds))}; mean ± half the "
+                 f"range)" if self.title else f"{_seeds(len(self.seeds))}; mean ± half the range", head]
         for name in self.names:
             cells = "".join(f"{self.mean(name, m):>18.3f} ± {self.spread(name, m) / 2:.3f}" for m in metrics)
             lines.append(f"{name:{width}s}{cells}")
@@ -191,7 +195,7 @@ def compare(runs: Mapping[str, Callable[[int], Mapping[str, float]]], seeds: Seq
                 values.setdefault(name, {}).setdefault(metric, []).append(float(value))
         if progress:  # one line per configuration, once its seeds are done
             shown = ", ".join(f"{k} {statistics.fmean(v):.3f}" for k, v in values[name].items() if k != "time")
-            print(f"{name}: {shown} (mean of {len(seeds)} seeds, {statistics.fmean(values[name]['time']):.1f} s "
+            print(f"{name}: {shown} (mean of {_seeds(len(seeds))}, {statistics.fmean(values[name]['time']):.1f} s "
                   f"per run)", flush=True)
     comparison = Comparison(values, seeds, title)
     _record({"kind": "comparison", "title": title, "seeds": list(seeds), "values": values})

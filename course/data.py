@@ -136,6 +136,15 @@ def digits_split(seed: int = 0, val_fraction: float = 0.2, test_fraction: float 
     return Split(num_classes=num_classes, **tensors)
 
 
+@lru_cache(maxsize=4)
+def _held_out_shapes(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The generated validation or test images, drawn once per process: every training seed of a
+    lecture is measured on them, and drawing them again for each run costs time for nothing."""
+    from .shapes import make_shapes
+
+    return make_shapes(n, seed=seed)
+
+
 def image_split(source: str | None = None, n_train: int = 4000, n_val: int = 1000, n_test: int = 2000,
                 seed: int = 0, standardized: bool = True, directory=None, device=None) -> Split:
     """Images ``(N, C, H, W)`` split into train/validation/test, standardized per channel.
@@ -159,8 +168,8 @@ def image_split(source: str | None = None, n_train: int = 4000, n_val: int = 100
     if source == "shapes":
         names = SHAPE_NAMES
         X_train, y_train = make_shapes(n_train, seed=seed)
-        X_val, y_val = make_shapes(n_val, seed=VAL_SEED)
-        X_test, y_test = make_shapes(n_test, seed=TEST_SEED)
+        X_val, y_val = (t.clone() for t in _held_out_shapes(n_val, VAL_SEED))
+        X_test, y_test = (t.clone() for t in _held_out_shapes(n_test, TEST_SEED))
     else:
         load, names = ((load_idx_dataset, FASHION_MNIST_CLASSES) if source == "fashion-mnist"
                        else (load_cifar10, CIFAR10_CLASSES))

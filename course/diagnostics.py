@@ -2,7 +2,8 @@
 
 - :func:`initial_loss_check`: an untrained classifier should score about ``-log(1/C)``.
 - :func:`overfit_small_subset`: a network that cannot memorise 32 examples has a bug.
-- :class:`GradientStats`: per-layer gradient and weight norms, a :func:`course.training.fit` callback.
+- :class:`GradientStats`: per-layer gradient and weight norms and relative updates (per epoch and per
+  optimizer step), a :func:`course.training.fit` callback.
 - :func:`lr_range_test`: the loss while the learning rate grows exponentially, step by step.
 - :func:`layer_outputs`: what a layer computes, for PCA / t-SNE pictures of learned features.
 - :func:`dead_channels`: the share of each block's ReLU channels that output zero for every input.
@@ -107,22 +108,46 @@ class GradientStats:
 
     - ``grad_norm``: the mean over the epoch's steps of ``‖∂L/∂W‖``;
     - ``weight_norm``: ``‖W‖`` at the end of the epoch;
-    - ``update_ratio``: ``‖W_end - W_start‖ / ‖W_start‖`` over the epoch.
+    - ``update_ratio``: ``‖W_end - W_start‖ / ‖W_start‖`` over the **whole epoch** (many steps).
+
+    Given the ``optimizer`` too, it also records the relative update of **every step**,
+
+    - ``step_update_ratio``: ``‖W_t - W_{t-1}‖ / ‖W_{t-1}‖`` for each ``optimizer.step()``, one
+      value per step (all epochs one after the other),
+
+    the quantity behind the rule of thumb "about 10⁻³ per step" (Karpathy's recipe): it is
+    measured by the optimizer's step hooks (a copy of the weights before the step, the norm of
+    the difference after it), kept on the device and read once per epoch.
 
     Gradient norms are summed on the device and read once per epoch. ``stats[name][key]``
-    is a list with one value per epoch. Call :meth:`remove` (or use ``with``) to unhook.
+    is a list with one value per epoch (per step for ``step_update_ratio``). Call
+    :meth:`remove` (or use ``with``) to unhook.
     """
 
-    def __init__(self, model: torch.nn.Module, include_biases: bool = False):
+    def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None,
+                 include_biases: bool = False):
+        if isinstance(optimizer, bool):  # the old second positional argument
+            raise TypeError("GradientStats(model, optimizer=None, include_biases=False): pass include_biases "
+                            "by name")
         self.names = [name for name, p in model.named_parameters()
                       if p.requires_grad and (include_biases or p.dim() >= 2)]
         params = dict(model.named_parameters())
-        self.stats: dict[str, dict[str, list]] = {name: {"grad_norm": [], "weight_norm": [],
-                                                         "update_ratio": []} for name in self.names}
+        self._params = [params[name] for name in self.names]
+        keys = ["grad_norm", "weight_norm", "update_ratio"] + (["step_update_ratio"] if optimizer else [])
+        self.stats: dict[str, dict[str, list]] = {name: {key: [] for key in keys} for name in self.names}
         self._sums = {name: None for name in self.names}
         self._steps = {name: 0 for name in self.names}
         self._start = {name: params[name].detach().clone() for name in self.names}
         self._handles = [params[name].register_hook(self._hook(name)) for name in self.names]
+        self._before: list[torch.Tensor] = []
+        self._step_ratios: list[torch.Tensor] = []   # one (num_layers,) tensor per step, on the device
+        if optimizer is not None:
+            tracked = {id(p) for group in optimizer.param_groups for p in group["params"]}
+            if not any(id(p) in tracked for p in self._params):
+                raise ValueError("the optimizer holds none of the model's weights: is it another model's "
+                                 "optimizer?")
+            self._handles += [optimizer.register_step_pre_hook(self._before_step),
+                              optimizer.register_step_post_hook(self._after_step)]
 
     def _hook(self, name):
         def record(grad):
@@ -130,6 +155,18 @@ class GradientStats:
             self._sums[name] = norm if self._sums[name] is None else self._sums[name] + norm
             self._steps[name] += 1
         return record
+
+    def _before_step(self, optimizer, args, kwargs):
+        self._before = [p.detach().clone() for p in self._params]
+
+    def _after_step(self, optimizer, args, kwargs):
+        if not self._before:
+            return
+        ratios = [torch.linalg.vector_norm((p.detach() - w).float())
+                  / torch.linalg.vector_norm(w.float()).clamp_min(1e-12)
+                  for p, w in zip(self._params, self._before)]
+        self._step_ratios.append(torch.stack(ratios))
+        self._before = []
 
     def __call__(self, epoch: int, history: History, model: torch.nn.Module) -> bool:
         params = dict(model.named_parameters())
@@ -149,10 +186,15 @@ class GradientStats:
                 self.stats[name]["grad_norm"].append(g)
                 self.stats[name]["weight_norm"].append(wn)
                 self.stats[name]["update_ratio"].append(ratio)
+        if self._step_ratios:  # and one for all the epoch's steps
+            per_step = torch.stack(self._step_ratios).T.tolist()   # (num_layers, num_steps)
+            for name, ratios in zip(self.names, per_step):
+                self.stats[name]["step_update_ratio"].extend(ratios)
+            self._step_ratios = []
         return False
 
     def remove(self) -> None:
-        """Unhook from the model's parameters."""
+        """Unhook from the model's parameters and from the optimizer."""
         for handle in self._handles:
             handle.remove()
         self._handles = []

@@ -183,14 +183,18 @@ def show_images(X, titles=None, ncols: int = 8, fig=None, value_range=(0.0, 1.0)
 
 def plot_layer_stats(stats: Mapping[str, Mapping[str, list]], key: str = "grad_norm", ax=None,
                      logy: bool = True):
-    """One line per layer over epochs, from :class:`course.diagnostics.GradientStats`."""
+    """One line per layer, from :class:`course.diagnostics.GradientStats`.
+
+    Over epochs, or over optimizer steps for a per-step key (``"step_update_ratio"``).
+    """
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5))
     for i, (name, values) in enumerate(stats.items()):
         series = np.asarray(values[key], dtype=float)
-        ax.plot(np.arange(1, len(series) + 1), series, marker=".",
+        ax.plot(np.arange(1, len(series) + 1), series, marker="." if len(series) <= 50 else None,
+                lw=1.5 if len(series) <= 50 else 0.8,
                 color=plt.cm.viridis(i / max(len(stats) - 1, 1)), label=name)
-    ax.set_xlabel("epoch")
+    ax.set_xlabel("optimizer step" if key.startswith("step_") else "epoch")
     ax.set_ylabel(key.replace("_", " "))
     if logy:
         ax.set_yscale("log")

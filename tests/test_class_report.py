@@ -16,11 +16,12 @@ import pytest
 from autograder.cli import main
 from autograder.samples import make_sample_class, solved_notebook, with_mistake
 from autograder.samples.optimizers import MISTAKES
+from grading_helpers import points
 
 pytestmark = pytest.mark.slow
 
 A = "optimizers"
-FULL = 17
+FULL, MANUAL = points(A)   # the autograded points, and the written answers' (graded in formgrader)
 COLUMN = "Optimizers (67890)"
 # the sample class's students, and one more with the same mistake as the first
 TWICE = "adam-no-bias-correction"
@@ -74,9 +75,13 @@ def test_items_pass_rate_and_mean_agree_with_the_grades(graded):
     grades = [r for r in read(out / "grades.csv") if r["status"].startswith("graded")]
     assert len(grades) == len(GRADED)
     for item in (r for r in read(out / "items.csv") if r["kind"] == "item"):
-        scores = [float(g[item["name"]]) for g in grades]
+        scores = [float(g[item["name"]]) for g in grades if g[item["name"]] != ""]
+        assert int(item["of"]) == len(scores) and int(item["pending_manual"]) == len(grades) - len(scores), item
         assert int(item["students"]) == sum(s == float(item["max_score"]) for s in scores), item
-        assert float(item["mean_score"]) == pytest.approx(sum(scores) / len(scores), abs=1e-3)
+        if scores:
+            assert float(item["mean_score"]) == pytest.approx(sum(scores) / len(scores), abs=1e-3)
+    written = [r for r in read(out / "items.csv") if r["name"].startswith("answer_")]
+    assert len(written) == 3 and all(int(r["pending_manual"]) == len(GRADED) - 1 for r in written)  # not blank
 
 
 def test_printed_summary_ends_with_the_three_most_common_mistakes(graded):
@@ -97,7 +102,7 @@ def test_canvas_csv_has_the_import_columns_and_the_scores(graded):
     with open(out / "canvas_grades.csv", newline="") as f:
         rows = list(csv.reader(f))
     assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", COLUMN]
-    assert rows[1][0].strip() == "Points Possible" and rows[1][-1] == str(FULL)
+    assert rows[1][0].strip() == "Points Possible" and rows[1][-1] == f"{FULL + MANUAL:g}"
     grades = {r["student_id"]: r for r in read(out / "grades.csv")}
     canvas = {r["SIS Login ID"]: r for r in read(out / "canvas_grades.csv")[1:]}
     assert set(canvas) == set(grades) and grades["absent"]["status"] == "no submission"
@@ -122,6 +127,7 @@ def test_one_student_regraded_merges_into_the_class(graded):
     after = {r["student_id"]: r for r in read(out / "grades.csv")}
     assert set(after) == set(before)
     assert float(before["nesterov-ignored"]["score"]) < FULL == float(after["nesterov-ignored"]["score"])
+    assert float(after["nesterov-ignored"]["pending_manual"]) == MANUAL
     assert {k: v for k, v in after.items() if k != "nesterov-ignored"} == \
         {k: v for k, v in before.items() if k != "nesterov-ignored"}
     for page, stamp in pages.items():
@@ -141,12 +147,61 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def test_formgrader_adjustment_shows_in_the_export(graded):
-    """Does nbgrader's formgrader open the grading course, show a submission, take a manual
-    score, and does `course export` then write that score into grades.csv and nbgrader's export?"""
+def test_written_answers_await_manual_grading(graded):
+    """Before any manual grading, does every student who wrote answers have them pending (empty
+    cells, pending_manual = their points, the Canvas comment saying so), the printed table say
+    who awaits grading, and report.html list each question with its rubric?"""
+    _, _, out, printed = graded
+    rows = {r["student_id"]: r for r in read(out / "grades.csv")}
+    for sid in set(GRADED) - {"blank"}:
+        row = rows[sid]
+        assert float(row["pending_manual"]) == MANUAL and float(row["manual_score"]) == 0, row
+        assert float(row["score"]) == float(row["auto_score"]), row
+        assert all(row[name] == "" for name in row if name.startswith("answer_")), row
+    assert float(rows["blank"]["pending_manual"]) == 0  # untouched answers: 0, graded by nbgrader itself
+    assert "await manual grading of their written answers" in printed
+    comments = {r["SIS Login ID"]: r["Comment"] for r in read(out / "canvas_comments.csv")}
+    assert "Written answers not graded yet" in comments["perfect"]
+    report = (out / "report.html").read_text()
+    assert report.count("Rubric (2 points)") == 3 and "answer_amsgrad" in report
+
+
+def test_formgrader_grades_the_written_answers_and_the_export_has_the_totals(graded):
+    """Does formgrader show a student's written answer, take a score for each written answer,
+    and does `course export` then give the final totals (no pending points) in grades.csv,
+    nbgrader's export and the Canvas CSV?"""
+    _, _, out, _ = graded
+    with _formgrader(out) as (api, headers):
+        subs = api.get(f"/formgrader/api/submitted_notebooks/{A}/{A}", headers=headers, timeout=30).json()
+        perfect = next(s for s in subs if s["student"] == "perfect")
+        page = api.get(f"/formgrader/submissions/{perfect['id']}/", headers=headers, timeout=60)
+        assert page.ok and ("Student&#39;s answer" in page.text or "Student's answer" in page.text)
+        assert "look-ahead points" in page.text      # the perfect student's written answer
+        grades = api.get("/formgrader/api/grades", params={"submission_id": perfect["id"]},
+                         headers=headers, timeout=30).json()
+        written = sorted((g for g in grades if g["name"].startswith("answer_")), key=lambda g: g["name"])
+        assert len(written) == 3 and all(g["needs_manual_grade"] for g in written)
+        given = {g["name"]: g["max_score"] - (1 if i == 0 else 0) for i, g in enumerate(written)}
+        for g in written:
+            put = api.put(f"/formgrader/api/grade/{g['id']}", headers=headers, timeout=30,
+                          json={"manual_score": given[g["name"]], "extra_credit": 0})
+            assert put.ok, put.text[:500]
+    assert main(["export", str(out), "--canvas-column", COLUMN]) == 1
+    row = next(r for r in read(out / "grades.csv") if r["student_id"] == "perfect")
+    assert float(row["pending_manual"]) == 0 and float(row["manual_score"]) == MANUAL - 1
+    assert float(row["score"]) == FULL + MANUAL - 1 and float(row["auto_score"]) == FULL
+    assert {name: float(row[name]) for name in given} == given
+    export = next(r for r in read(out / "nbgrader_export.csv") if r["student_id"] == "perfect")
+    assert float(export["score"]) == FULL + MANUAL - 1
+    canvas = next(r for r in read(out / "canvas_grades.csv") if r["SIS Login ID"] == "perfect")
+    assert canvas[COLUMN] == f"{FULL + MANUAL - 1:g}"
+
+
+@contextlib.contextmanager
+def _formgrader(out):
+    """nbgrader's formgrader on the grading course under ``out``: a requests session on it."""
     import requests
 
-    _, _, out, _ = graded
     course, port, token = out / "nbgrader", _free_port(), "formgrader-test"
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "server", "--no-browser", "--allow-root", f"--port={port}",
@@ -156,6 +211,16 @@ def test_formgrader_adjustment_shows_in_the_export(graded):
         cwd=course, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         env={**os.environ, "JUPYTER_CONFIG_DIR": str(course / ".jupyter")})
     base, headers = f"http://127.0.0.1:{port}", {"Authorization": f"token {token}"}
+
+    class Api:
+        @staticmethod
+        def get(path, **kw):
+            return requests.get(base + path, **kw)
+
+        @staticmethod
+        def put(path, **kw):
+            return requests.put(base + path, **kw)
+
     try:
         for _ in range(120):
             try:
@@ -163,23 +228,32 @@ def test_formgrader_adjustment_shows_in_the_export(graded):
                     break
             except requests.ConnectionError:
                 time.sleep(0.5)
-        subs = requests.get(f"{base}/formgrader/api/submitted_notebooks/{A}/{A}", headers=headers, timeout=30)
-        assert subs.ok, subs.text[:500]
-        blank = next(s for s in subs.json() if s["student"] == "blank")
-        page = requests.get(f"{base}/formgrader/submissions/{blank['id']}/", headers=headers, timeout=60)
-        assert page.ok and "adam_step" in page.text
-        grades = requests.get(f"{base}/formgrader/api/grades", params={"submission_id": blank["id"]},
-                              headers=headers, timeout=30).json()
-        cell = next(g for g in grades if g["name"] == "test_adam_class")
-        put = requests.put(f"{base}/formgrader/api/grade/{cell['id']}", headers=headers, timeout=30,
-                           json={"manual_score": 2, "extra_credit": 0})
-        assert put.ok, put.text[:500]
+        yield Api, headers
     finally:
         server.terminate()
         server.wait(30)
+
+
+def test_formgrader_adjustment_shows_in_the_export(graded):
+    """Does nbgrader's formgrader open the grading course, show a submission, take a manual
+    score, and does `course export` then write that score into grades.csv and nbgrader's export?"""
+    _, _, out, _ = graded
+    with _formgrader(out) as (api, headers):
+        subs = api.get(f"/formgrader/api/submitted_notebooks/{A}/{A}", headers=headers, timeout=30)
+        assert subs.ok, subs.text[:500]
+        blank = next(s for s in subs.json() if s["student"] == "blank")
+        page = api.get(f"/formgrader/submissions/{blank['id']}/", headers=headers, timeout=60)
+        assert page.ok and "adam_step" in page.text
+        grades = api.get("/formgrader/api/grades", params={"submission_id": blank["id"]},
+                         headers=headers, timeout=30).json()
+        cell = next(g for g in grades if g["name"] == "test_adam_class")
+        put = api.put(f"/formgrader/api/grade/{cell['id']}", headers=headers, timeout=30,
+                      json={"manual_score": 2, "extra_credit": 0})
+        assert put.ok, put.text[:500]
     assert main(["export", str(out), "--canvas-column", COLUMN]) == 1
     row = next(r for r in read(out / "grades.csv") if r["student_id"] == "blank")
     assert float(row["test_adam_class"]) == 2 and float(row["score"]) == 2
+    assert float(row["auto_score"]) == 2  # a TA's score on an autograded cell stays with the autograded points
     export = next(r for r in read(out / "nbgrader_export.csv") if r["student_id"] == "blank")
     assert float(export["score"]) == 2
     canvas = next(r for r in read(out / "canvas_grades.csv") if r["SIS Login ID"] == "blank")

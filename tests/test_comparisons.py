@@ -40,7 +40,9 @@ def test_fewer_than_three_seeds_never_make_a_claim():
     """With one or two seeds, is even a large gap not claimed, and does the text say why?"""
     results = compare({"a": fake(0.5, 0.0), "b": fake(0.9, 0.0)}, seeds=(0, 1), progress=False)
     claim = results.claim("b", "a", show=False)
-    assert not claim.holds and "cannot separate" in str(claim)
+    assert not claim.holds and "2 seeds cannot separate" in str(claim)
+    one = compare({"a": fake(0.5, 0.0)}, seeds=(0,), title="t", progress=False)
+    assert "(1 seed: 0;" in one.table(show=False)
 
 
 def test_for_a_loss_lower_is_better():

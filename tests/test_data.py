@@ -165,3 +165,13 @@ def test_an_unknown_image_source_lists_the_choices(monkeypatch):
     monkeypatch.setenv("COURSE_DATA", "imagenet")
     with pytest.raises(ValueError, match="shapes, fashion-mnist, cifar10"):
         image_split(n_train=10)
+
+
+def test_the_held_out_images_are_drawn_once_and_cannot_be_changed_through_a_split():
+    """Does changing one split's test images in place leave the next split's held-out images intact?"""
+    first = image_split(n_train=10, n_val=20, n_test=30, seed=0, standardized=False)
+    expected = first.X_test.clone()
+    first.X_test.zero_()
+    first.X_val.zero_()
+    second = image_split(n_train=10, n_val=20, n_test=30, seed=1, standardized=False)
+    assert torch.equal(second.X_test, expected) and float(second.X_val.abs().sum()) > 0

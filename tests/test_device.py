@@ -199,6 +199,13 @@ def test_usable_cores_follow_the_affinity_mask_and_a_cgroup_quota(monkeypatch, t
 
 
 def test_describe_device_names_the_device():
-    """Does the one-line description say cpu and its threads?"""
-    assert describe_device("cpu") == f"cpu ({torch.get_num_threads()} threads)"
+    """Does the one-line description say cpu and its threads, in the singular for one?"""
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        assert describe_device("cpu") == "cpu (2 threads)"
+        torch.set_num_threads(1)
+        assert describe_device("cpu") == "cpu (1 thread)"
+    finally:
+        torch.set_num_threads(before)
     assert describe_device("mps") == "mps"

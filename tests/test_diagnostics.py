@@ -122,6 +122,63 @@ def test_gradient_stats_average_over_steps_and_unhook(digits):
     assert stats._steps["hidden.2.weight"] == 0                                # the hook no longer counts
 
 
+def test_step_update_ratio_is_lr_times_gradient_over_weight_for_plain_sgd(digits):
+    """With plain SGD the step is lr·g: is each recorded ratio lr·‖g_t‖/‖W_{t-1}‖, from autograd by hand?"""
+    X, y = digits
+    model, lr = small_mlp(), 0.5
+    shadow = copy.deepcopy(model)
+    weights = [shadow.hidden[0].weight, shadow.hidden[2].weight, shadow.output.weight]
+    expected = []
+    for _ in range(3):                                   # three full-batch steps, by hand
+        grads = torch.autograd.grad(F.cross_entropy(shadow(X), y), list(shadow.parameters()))
+        by_param = dict(zip([id(p) for p in shadow.parameters()], grads))
+        expected.append([lr * float(by_param[id(w)].norm()) / float(w.norm()) for w in weights])
+        with torch.no_grad():
+            for p, g in zip(shadow.parameters(), grads):
+                p -= lr * g
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    with GradientStats(model, optimizer) as stats:
+        fit(model, (X, y), nn.CrossEntropyLoss(), optimizer, num_epochs=3, batch_size=len(X),
+            callbacks=[stats], progress=False, device="cpu")
+    for k, name in enumerate(stats.names):
+        recorded = stats.stats[name]["step_update_ratio"]
+        assert recorded == pytest.approx([row[k] for row in expected], rel=1e-4)
+    # the per-epoch ratio of a one-step epoch is that step's ratio
+    assert stats.stats["output.weight"]["update_ratio"] == pytest.approx(stats.stats["output.weight"]["step_update_ratio"], rel=1e-5)
+
+
+def test_step_update_ratio_has_one_value_per_step_and_matches_snapshots(digits):
+    """With momentum and minibatches, one value per optimizer step, equal to weight snapshots taken by hand?"""
+    X, y = digits
+    model = small_mlp()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    snapshots = [model.output.weight.detach().clone()]
+    optimizer.register_step_post_hook(lambda *args: snapshots.append(model.output.weight.detach().clone()))
+    with GradientStats(model, optimizer) as stats:
+        fit(model, (X, y), nn.CrossEntropyLoss(), optimizer, num_epochs=2, batch_size=64,
+            callbacks=[stats], progress=False, device="cpu")
+    by_hand = [float((b - a).norm() / a.norm()) for a, b in zip(snapshots, snapshots[1:])]
+    assert len(by_hand) == 8                                              # 256 / 64 = 4 steps, 2 epochs
+    assert stats.stats["output.weight"]["step_update_ratio"] == pytest.approx(by_hand, rel=1e-4)
+    assert len(stats.stats["output.weight"]["update_ratio"]) == 2          # still one per epoch
+
+
+def test_gradient_stats_unhooks_from_the_optimizer_and_checks_it(digits):
+    """After remove(), do optimizer steps go unrecorded; and is another model's optimizer refused?"""
+    X, y = digits
+    model = small_mlp()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    stats = GradientStats(model, optimizer)
+    stats.remove()
+    F.cross_entropy(model(X), y).backward()
+    optimizer.step()
+    stats(0, {}, model)
+    assert stats.stats["output.weight"]["step_update_ratio"] == []
+    assert "step_update_ratio" not in GradientStats(model).stats["output.weight"]   # no optimizer, no per-step key
+    with pytest.raises(ValueError, match="another model"):
+        GradientStats(model, torch.optim.SGD(small_mlp(seed=1).parameters(), lr=0.1))
+
+
 def test_lr_range_test_grows_geometrically_and_stops_on_divergence(digits):
     """Are the rates lr_min·r^k, and does the test stop once the loss explodes?"""
     model = small_mlp()

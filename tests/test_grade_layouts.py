@@ -16,6 +16,7 @@ import pytest
 
 import class_builders as lms
 from autograder.cli import main
+from grading_helpers import points
 from autograder.samples import solved_notebook, with_mistake
 from autograder.samples.optimizers import MISTAKES
 from autograder.settings import COURSE_ROOT
@@ -23,7 +24,7 @@ from autograder.settings import COURSE_ROOT
 pytestmark = pytest.mark.slow
 
 A = "optimizers"
-FULL = 17
+FULL, MANUAL = points("optimizers")   # the autograded points; the written answers wait for a TA
 DUE = "2026-11-20 17:00:00 UTC"
 ON_TIME = datetime(2026, 11, 19, 12, tzinfo=timezone.utc)
 LATE = datetime(2026, 11, 21, 5, tzinfo=timezone.utc)  # 12 h after DUE
@@ -84,7 +85,7 @@ def test_canvas_zip_with_one_unsafe_entry(tmp_path, notebooks):
     assert_latest_and_late(rows, early_entry=f"early_101_1_{A}-1.ipynb")
     assert list(refused) == ["submissions.zip:../../tmp/escaped.ipynb"] and "climbs" in refused[list(refused)[0]]
     canvas = list(csv.DictReader(open(tmp_path / "out" / "canvas_grades.csv")))
-    assert {r["ID"]: r[A] for r in canvas[1:]} == {"101": "17", "102": "0"}
+    assert {r["ID"]: r[A] for r in canvas[1:]} == {"101": f"{FULL:g}", "102": "0"}
 
 
 def test_moodle_folders_with_its_grading_worksheet_as_roster(tmp_path, notebooks):

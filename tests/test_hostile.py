@@ -15,12 +15,13 @@ import nbformat
 import pytest
 
 from autograder.cli import main
+from grading_helpers import points
 from autograder.samples import solved_notebook, with_mistake
 
 pytestmark = pytest.mark.slow
 
 ASSIGNMENT = "optimizers"
-FULL = 17
+FULL, MANUAL = points("optimizers")   # the autograded points; the written answers wait for a TA
 REPOSITORY = Path(__file__).resolve().parents[1]  # wherever this checkout lives
 README = REPOSITORY / "README.md"
 SENTINELS = [str(REPOSITORY / "HACKED_BY_STUDENT"), str(Path.home() / "HACKED_BY_STUDENT"),
@@ -92,7 +93,7 @@ def graded(tmp_path_factory):
 
 
 def test_every_student_has_a_row_and_the_good_one_full_marks(graded):
-    """Does the batch finish with a row per student, and the good student beside them keep 17?"""
+    """Does the batch finish with a row per student, and the good student beside them keep full marks?"""
     rows, *_ = graded
     assert set(rows) == {"good", "loop-in-cell", "loop-in-function", "os-exit", "system-exit",
                          "memory-bomb", "output-flood", "escape"}

@@ -35,9 +35,41 @@ WIDGET_CALL = re.compile(r"\b(interactive_figure|\w+_explorer)\(")
 #: The claims each lecture's text makes, as ``(better, worse, metric)`` of a comparison: the
 #: lecture must make each through ``Comparison.claim`` and each must hold at CPU size.
 EXPECTED_CLAIMS: dict[str, list[tuple[str, str, str]]] = {
+    "01_metrics": [
+        ("CNN", "MLP", "test_acc"),
+        ("MLP, end of training", "MLP, lowest val loss", "test_acc"),
+        ("MLP, lowest val loss", "MLP, end of training", "test_loss"),
+        ("CNN, lowest val loss", "CNN, end of training", "ece"),
+    ],
+    "02_optimizers": [
+        ("momentum", "SGD", "test_acc"),
+        ("Adam", "SGD", "test_acc"),
+        ("momentum", "SGD", "test_loss"),
+        ("one-cycle (warm-up)", "cosine from the peak", "test_acc"),
+        ("one-cycle (warm-up)", "cosine from the peak", "test_loss"),
+    ],
     "03_normalization": [
         ("BatchNorm", "plain", "test_acc"),                      # a six-convolution CNN at Adam lr 1e-2
         ("BatchNorm", "BatchNorm over 2 images", "test_acc"),    # the same network, statistics of 2 images
+    ],
+    "04_regularization": [
+        ("dropout", "none", "test_loss"),
+        ("weight decay", "none", "test_loss"),
+        ("early stopping", "none", "test_loss"),
+        ("label smoothing", "none", "ece"),
+    ],
+    "05_augmentation": [
+        ("flips + crops", "no augmentation", "test_acc"),
+        ("flips + crops", "no augmentation", "test_loss"),
+        ("flips + crops", "no augmentation", "ece"),
+    ],
+    "06_debugging": [
+        ("zero_grad every step", "zero_grad forgotten", "train_loss"),
+        ("He init", "torch's default init", "test_acc"),
+        ("learning rate", "weight decay", "val_acc_swing"),
+        ("batch 256, lr × 8", "batch 256, same lr", "test_acc"),
+        ("fine-tune all layers", "from scratch", "test_acc"),
+        ("freeze the features", "from scratch", "test_acc"),
     ],
 }
 

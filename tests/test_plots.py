@@ -94,4 +94,12 @@ def test_plot_shared_statistics_shades_what_the_normalization_pools():
         expected = shared_statistics(kind, 4, 6, groups=3, group_size=2).numpy()
         assert np.array_equal(shaded, expected), kind
     assert axes[4].get_title() == "GroupNorm, G = 3"
+
+
+def test_layer_stats_per_step_are_drawn_over_optimizer_steps():
+    """For a per-step key, is the x axis the optimizer step and is every step drawn?"""
+    _, ax = plt.subplots()
+    ratios = list(np.geomspace(1e-2, 1e-4, 120))
+    plot_layer_stats({"0.weight": {"step_update_ratio": ratios}}, key="step_update_ratio", ax=ax)
+    assert ax.get_xlabel() == "optimizer step" and len(ax.lines[0].get_ydata()) == 120
     plt.close("all")

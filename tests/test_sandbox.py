@@ -122,6 +122,9 @@ def test_calling_the_library_is_found_through_aliases_and_helpers():
     assert library_calls(cells, "adam_step") == ["torch.optim.Adam"]
     assert library_calls(cells, "Adam") == []           # subclassing Optimizer is the exercise
     assert library_calls(cells, "my_auc") == ["sklearn.metrics"]
+    course_metrics = ["from course.confusion import ConfusionMatrix",
+                      "def my_precision(y, y_hat):\n    return ConfusionMatrix(2).update(y_hat, y).precision()"]
+    assert library_calls(course_metrics, "my_precision") == ["course.confusion"]
     assert imports_autograder(["import numpy", "from autograder.reference.adam import adam_step"])
     assert not imports_autograder(["import numpy as np"])
 

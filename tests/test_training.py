@@ -345,6 +345,17 @@ def test_fp16_scales_the_loss_so_small_gradients_survive(monkeypatch):
     assert 0 < float((model.weight - before).abs().max()) < 1.0  # a normal-sized step: the scale was divided out
 
 
+def test_channels_last_is_the_default_for_convolutional_networks_only():
+    """On the CPU by default, is a CNN trained in NHWC and an MLP left alone?"""
+    X, y = torch.randn(32, 3, 8, 8), torch.randint(2, (32,))
+    cnn, dense = CNN(2, width=4, stages=1), nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 2))
+    for model in (cnn, dense):
+        quiet_fit(model, (X, y), nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1), 1)
+    assert cnn.features[0].conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert not training._use_channels_last(torch.device("cpu"), None, dense)
+    assert not training._use_channels_last(torch.device("mps"), None, cnn)
+
+
 def test_channels_last_keeps_the_run_and_changes_only_the_layout(digits):
     """Does channels_last=True give the same losses as the default layout, with the CNN's weights stored NHWC?"""
     torch.manual_seed(0)
