@@ -333,7 +333,8 @@ def grade_class(assignment: str, submissions: Path, out: Path,
             if got.penalty:
                 status = status.with_incidents(Incident(
                     "late", f"late by {got.seconds_late / 3600:.1f} h: penalty {got.penalty:g}"))
-            elif settings.due_date and not submission.timestamp:
+            elif settings.due_date and not submission.timestamp and intake.layout != "canvas":
+                # Canvas marks a late file LATE in its name: an unmarked one is on time
                 status = status.with_incidents(Incident("no time", "no submission time known: no late penalty applied"))
             results.append(StudentResult(sid, got.score, max_score, status, got.cells, feedback.get(sid),
                                          diagnoses=diagnoses.get(sid, {}), auto_score=got.auto_score,

@@ -75,11 +75,13 @@ def expected_calibration_error(probs, y, n_bins: int = 15) -> float:
     return calibration_bins(probs, y, n_bins).ece
 
 
-def plot_reliability(probs: Mapping[str, object], y, n_bins: int = 10, ax=None):
+def plot_reliability(probs: Mapping[str, object], y, n_bins: int = 15, ax=None):
     """Reliability diagram: accuracy against mean confidence per bin, one line per model.
 
     ``probs`` maps a name to its probabilities ``(N, C)``. A calibrated model lies on the
-    diagonal; below it a model is over-confident (more sure than it is right).
+    diagonal; below it a model is over-confident (more sure than it is right). The bins are
+    those of :func:`expected_calibration_error` (15 by default), so the ECE in each label is
+    the number it prints; empty bins are left out.
     """
     import matplotlib.pyplot as plt
 

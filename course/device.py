@@ -34,6 +34,7 @@ __all__ = [
     "set_seed",
     "describe_device",
     "configure_cpu_threads",
+    "ensure_cpu_threads",
     "usable_cpu_cores",
     "busy_cpu_cores",
 ]
@@ -176,12 +177,27 @@ def configure_cpu_threads(max_threads: int | None = None) -> int:
     return wanted
 
 
+_threads_chosen: list[int] = []
+
+
+def ensure_cpu_threads() -> int:
+    """:func:`configure_cpu_threads` once per process; afterwards the count it chose.
+
+    Training on the CPU (:func:`course.training.fit`) and :func:`describe_device` both call it,
+    so the thread count a lecture prints at its start is the one its training uses.
+    """
+    if not _threads_chosen:
+        _threads_chosen.append(configure_cpu_threads())
+    return _threads_chosen[0]
+
+
 def describe_device(device: torch.device | str | None = None) -> str:
-    """One line for a notebook: which device, and its name for a GPU."""
+    """One line for a notebook: which device, and its name for a GPU (for a CPU, the threads training uses)."""
     device = torch.device(device) if device is not None else pick_device()
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
     if device.type == "cpu":
+        ensure_cpu_threads()
         threads = torch.get_num_threads()
         return f"cpu ({threads} thread{'s' if threads != 1 else ''})"
     return device.type

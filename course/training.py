@@ -15,7 +15,7 @@ What it does for speed, and why it does not change what a lesson shows:
   are faster in it too (the course's small CNN trains about 30% faster on a 2-core CPU).
 - ``compile_model=True`` runs the forward pass through ``torch.compile``: optional, off by
   default, worth it only for long runs.
-- On a CPU torch gets a sensible thread count (:func:`course.device.configure_cpu_threads`).
+- On a CPU torch gets a sensible thread count, chosen once per process (:func:`course.device.ensure_cpu_threads`).
 
 >>> history = fit(model, split.train, loss_fn, optimizer, num_epochs=10, val_data=split.val)
 >>> history["val_acc"][-1]
@@ -31,7 +31,7 @@ from typing import Callable, Iterable, Sequence
 import torch
 import torch.nn.functional as F
 
-from .device import configure_cpu_threads, is_autograding, pick_device
+from .device import ensure_cpu_threads, is_autograding, pick_device
 
 __all__ = ["fit", "evaluate", "predict", "History", "EarlyStopping", "AMP_MIN_WORK", "Precision",
            "choose_precision"]
@@ -44,7 +44,6 @@ Callback = Callable[[int, "History", torch.nn.Module], "bool | None"]
 # convolutional network does enough work per parameter already and gets autocast anyway.
 AMP_MIN_WORK = 2 ** 30
 
-_cpu_threads_configured = False
 
 
 class History(dict):
@@ -348,7 +347,7 @@ def fit(model: torch.nn.Module, train_data: Sequence[torch.Tensor], loss_fn,
 
     - ``device``: where to train (default :func:`course.device.pick_device`); the model,
       its optimizer's state and both data sets are moved there once. On a CPU, the first
-      call of the process sets torch's thread count (:func:`course.device.configure_cpu_threads`;
+      call of the process sets torch's thread count (:func:`course.device.ensure_cpu_threads`;
       ``COURSE_CPU_THREADS`` chooses it).
     - ``scheduler``: a ``torch.optim.lr_scheduler`` stepped once per epoch, or once per batch
       with ``scheduler_interval="batch"`` (``OneCycleLR``, ``CyclicLR``).
@@ -376,16 +375,14 @@ def fit(model: torch.nn.Module, train_data: Sequence[torch.Tensor], loss_fn,
     infinite stops training at the end of its epoch and is logged as it is, so a lesson can
     show it. Afterwards the model is in the mode (train/eval) it was in before.
     """
-    global _cpu_threads_configured
     if scheduler_interval not in ("epoch", "batch"):
         raise ValueError(f"scheduler_interval must be 'epoch' or 'batch', not {scheduler_interval!r}")
     plateau = isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
     if plateau and scheduler_interval == "batch":
         raise ValueError("ReduceLROnPlateau needs a loss: step it per epoch")
     device = torch.device(device) if device is not None else pick_device()
-    if device.type == "cpu" and not _cpu_threads_configured:
-        configure_cpu_threads()
-        _cpu_threads_configured = True
+    if device.type == "cpu":
+        ensure_cpu_threads()
     model.to(device)
     _move_optimizer_state(optimizer, device)
     float_dtype = _float_dtype(model)

@@ -85,3 +85,21 @@ def test_reliability_diagram_draws_one_line_per_model():
     ax = plot_reliability({"a": probs, "b": np.full_like(probs, 0.25)}, y)
     labels = [line.get_label() for line in ax.get_lines()]
     assert labels[0] == "calibrated" and len(labels) == 3 and "ECE" in labels[1]
+
+
+def test_the_diagram_labels_each_model_with_the_ece_that_expected_calibration_error_gives():
+    """Does the ECE in the diagram's legend equal expected_calibration_error's, bins left at their defaults?
+
+    A lecture prints the ECE and draws the diagram of the same probabilities: with different
+    default bins the two numbers disagree whenever some bins are over- and others under-confident.
+    """
+    import matplotlib
+    matplotlib.use("Agg")
+    rng = np.random.default_rng(3)
+    probs, y = random_probs(500, 10, 1.5, 2)
+    y = np.where(rng.random(500) < 0.4, probs.argmax(axis=1), y)      # right more often when sure: bins on both sides
+    ax = plot_reliability({"model": probs}, y)
+    label = [line.get_label() for line in ax.get_lines()][1]
+    assert label == f"model (ECE {expected_calibration_error(probs, y):.3f})"
+    assert expected_calibration_error(probs, y) != pytest.approx(expected_calibration_error(probs, y, n_bins=10),
+                                                                  abs=5e-4)

@@ -198,8 +198,9 @@ def test_usable_cores_follow_the_affinity_mask_and_a_cgroup_quota(monkeypatch, t
     assert usable_cpu_cores() == 1
 
 
-def test_describe_device_names_the_device():
+def test_describe_device_names_the_device(monkeypatch):
     """Does the one-line description say cpu and its threads, in the singular for one?"""
+    monkeypatch.setattr(device_module, "_threads_chosen", [2])  # the process has chosen already
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(2)

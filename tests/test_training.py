@@ -18,7 +18,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
+import course.device as device_module
 import course.training as training
+from course.device import describe_device
 from course.data import digits_split
 from course.models import CNN
 from course.training import AMP_MIN_WORK, EarlyStopping, History, Precision, choose_precision, evaluate, fit, predict
@@ -623,12 +625,28 @@ def test_fit_gives_torch_a_sensible_cpu_thread_count(digits, monkeypatch):
 
     X, y, _, _ = digits
     threads = torch.get_num_threads()
-    monkeypatch.setattr(training, "_cpu_threads_configured", False)
+    monkeypatch.setattr(device_module, "_threads_chosen", [])
     try:
         torch.set_num_threads(64)
         model = mlp()
         quiet_fit(model, (X, y), nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1), 1)
         assert 1 <= torch.get_num_threads() <= usable_cpu_cores()
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_the_thread_count_a_lecture_prints_is_the_one_fit_trains_with(digits, monkeypatch):
+    """Does describe_device('cpu'), called before training, name the thread count fit then keeps?"""
+    X, y, _, _ = digits
+    threads = torch.get_num_threads()
+    monkeypatch.setattr(device_module, "_threads_chosen", [])
+    monkeypatch.setenv("COURSE_CPU_THREADS", "1")
+    try:
+        torch.set_num_threads(2)
+        described = describe_device("cpu")
+        model = mlp()
+        quiet_fit(model, (X, y), nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1), 1)
+        assert described == "cpu (1 thread)" and torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(threads)
 
