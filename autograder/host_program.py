@@ -1,8 +1,8 @@
 """The student host, inside the sandbox: one per parallel job, it forks each student's process.
 
 This program runs INSIDE the sandbox, where the rest of the ``autograder`` package is hidden:
-it MUST STAY STANDARD-LIBRARY ONLY at import time (its own imports: :mod:`.protocol` and
-:mod:`.student_program`; what it preloads is the student's environment).
+it MUST STAY STANDARD-LIBRARY ONLY at import time (its own imports: :mod:`.protocol`,
+:mod:`.guard` and :mod:`.student_program`; what it preloads is the student's environment).
 
     python -m autograder.host_program CONFIG_JSON
 
@@ -28,6 +28,7 @@ import tempfile
 from pathlib import Path
 
 from . import student_program
+from .guard import GUARD
 from .protocol import PeerGone, ProtocolError, receive, send
 
 
@@ -59,7 +60,7 @@ def preload(config):
             torch.optim.lr_scheduler.StepLR(optimizer, step_size=1)
         except Exception:  # noqa: BLE001
             pass
-    student_program.GUARD.install(config.get("forbidden", []))
+    GUARD.install(config.get("forbidden", []))
     student_program.make_shell()
 
 

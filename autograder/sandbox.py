@@ -26,7 +26,7 @@ __all__ = ["SandboxPolicy", "bwrap_available", "sandboxed", "student_policy", "h
            "PROGRAMS", "NO_SANDBOX_MESSAGE"]
 
 #: the package's programs that run inside the sandbox (standard library only), bound read-only
-PROGRAMS = ("protocol.py", "host_program.py", "student_program.py")
+PROGRAMS = ("protocol.py", "guard.py", "host_program.py", "student_program.py")
 
 NO_SANDBOX_MESSAGE = ("warning: bubblewrap (bwrap) is not available: student code runs WITHOUT "
                       "a sandbox (with memory and time limits only; it can read and write what "
