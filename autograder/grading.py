@@ -27,8 +27,7 @@ from typing import Callable
 from .gradebook import manual_cells, read_gradebook
 from .intake import Refusal, read_class
 from .outcome import Incident, Outcome, Status, graded, not_graded
-from .release import make_api
-from .settings import COURSE_ROOT, GradingSettings
+from .settings import COURSE_ROOT, GradingSettings, make_api
 from .submission import Job, explain_failure, grade_submission
 from .submissions import Submission
 

@@ -7,16 +7,13 @@ source notebook (:mod:`autograder.cell_times`), which the grading limits come fr
 """
 from __future__ import annotations
 
-import logging
-import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
-from .settings import COURSE_ROOT, GradingSettings, nbgrader_config
+from .settings import COURSE_ROOT, GradingSettings, make_api
 
-__all__ = ["ReleaseError", "assignments", "release", "make_api"]
+__all__ = ["ReleaseError", "assignments", "release"]
 
 
 class ReleaseError(RuntimeError):
@@ -27,31 +24,6 @@ def assignments(root: Path = COURSE_ROOT, settings: GradingSettings = GradingSet
     """Assignment names: the folders of ``solutions/`` that hold ``<name>/<name>.ipynb``."""
     source = Path(root) / settings.source_directory
     return sorted(p.name for p in source.iterdir() if (p / f"{p.name}.ipynb").is_file())
-
-
-def make_api(root: Path, settings: GradingSettings = GradingSettings(), **overrides):
-    """An ``NbGraderAPI`` for the course at ``root``; ``overrides`` are ``{"Class.trait": v}``."""
-    from nbgrader.apps import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-
-    _tools_on_path()
-    config = nbgrader_config(root, settings)
-    for key, value in overrides.items():
-        section, trait = key.rsplit(".", 1)
-        setattr(config[section], trait, value)
-    config.NbGraderAPI.log_level = logging.ERROR
-    coursedir = CourseDirectory(config=config)
-    # The API lists the exchange at start-up; this course uses none (and Windows has none).
-    config.Exchange.root = str(Path(tempfile.gettempdir()) / "training-nn-no-exchange")
-    return NbGraderAPI(coursedir=coursedir, config=config)
-
-
-def _tools_on_path() -> None:
-    """nbgrader runs ``alembic`` (and kernels) by name: make this environment's scripts findable
-    even when the ``course`` command was started by its full path, without activating the venv."""
-    scripts = os.path.dirname(sys.executable)
-    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
 
 
 def release(names: list[str] | None = None, root: Path = COURSE_ROOT,

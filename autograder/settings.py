@@ -9,12 +9,16 @@ nbgrader setting but the course's folders) is read back by :func:`instructor_set
 """
 from __future__ import annotations
 
+import logging
+import os
+import sys
+import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from traitlets.config import Config
 
-__all__ = ["GradingSettings", "nbgrader_config", "instructor_settings", "COURSE_ROOT", "WARNING_PATTERN"]
+__all__ = ["GradingSettings", "nbgrader_config", "make_api", "instructor_settings", "COURSE_ROOT", "WARNING_PATTERN"]
 
 COURSE_ROOT = Path(__file__).resolve().parent.parent
 
@@ -139,6 +143,31 @@ def nbgrader_config(root: str | Path, settings: GradingSettings = GradingSetting
 # Sections whose settings belong to the course's folders or to nbgrader's exchange, which the
 # grading course sets for itself.
 NOT_READ_BACK = ("CourseDirectory", "Exchange", "NbGraderAPI")
+
+
+def make_api(root: Path, settings: GradingSettings = GradingSettings(), **overrides):
+    """An ``NbGraderAPI`` for the course at ``root``; ``overrides`` are ``{"Class.trait": v}``."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    _tools_on_path()
+    config = nbgrader_config(root, settings)
+    for key, value in overrides.items():
+        section, trait = key.rsplit(".", 1)
+        setattr(config[section], trait, value)
+    config.NbGraderAPI.log_level = logging.ERROR
+    coursedir = CourseDirectory(config=config)
+    # The API lists the exchange at start-up; this course uses none (and Windows has none).
+    config.Exchange.root = str(Path(tempfile.gettempdir()) / "training-nn-no-exchange")
+    return NbGraderAPI(coursedir=coursedir, config=config)
+
+
+def _tools_on_path() -> None:
+    """nbgrader runs ``alembic`` (and kernels) by name: make this environment's scripts findable
+    even when the ``course`` command was started by its full path, without activating the venv."""
+    scripts = os.path.dirname(sys.executable)
+    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
 
 
 def instructor_settings(root: str | Path = COURSE_ROOT, base: GradingSettings = GradingSettings()) -> GradingSettings:

@@ -57,7 +57,7 @@ def make_class(folder: Path, students: int, lean: bool = False) -> list[str]:
 
 def plain_nbgrader(submissions: Path, work: Path) -> dict[str, float]:
     """Sequential ``nbgrader autograde`` with this course's settings; ``{student: score}``."""
-    from autograder.release import make_api
+    from autograder.settings import make_api
     from autograder.settings import COURSE_ROOT, GradingSettings
 
     settings = GradingSettings()

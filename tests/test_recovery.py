@@ -110,7 +110,7 @@ def rows_good(graded):
 def test_nbgraders_own_failure_is_put_in_words(tmp_path, tamper, words):
     """Run plain nbgrader autograde on a notebook whose metadata it cannot use: is its failure
     (not "see the above traceback") named, with what the TA can do?"""
-    from autograder.release import make_api
+    from autograder.settings import make_api
     from autograder.submission import explain_failure
 
     source = nbformat.v4.new_notebook(cells=[
