@@ -37,7 +37,7 @@ class GradingSettings:
     cell_timeout: int = 180
     """Seconds one cell may run under autograding, at most (nbgrader's ``Execute.timeout``).
     Each cell's own limit is ``cell_time_factor`` times its time in the source notebook's run
-    measured at release (:mod:`autograder.cell_times`), at least ``cell_time_floor``."""
+    measured at release (:mod:`autograder.publish.cell_times`), at least ``cell_time_floor``."""
 
     cell_time_factor: float = 20.0
     """A cell may run this many times as long as the same cell of the source notebook did."""
@@ -72,7 +72,7 @@ class GradingSettings:
 
     warm_kernels: bool = True
     """Fork each student's process, inside the sandbox, from a host that has already imported
-    torch, matplotlib, IPython and the course library (:mod:`autograder.host`): seconds saved
+    torch, matplotlib, IPython and the course library (:mod:`autograder.sandbox.host`): seconds saved
     per submission. With ``--cold-kernels`` each one is started from scratch instead."""
 
     memory_limit_mb: int = 4096

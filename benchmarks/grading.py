@@ -9,7 +9,7 @@ typical mistakes, repeated) is graded twice on the same machine:
 
 1. plain sequential ``nbgrader autograde``: one course, the repository's nbgrader settings,
    the hidden tests in the student's kernel, one student after another (``NbGraderAPI``);
-2. ``course grade``'s pipeline (:func:`autograder.grading.grade_class`): students' processes
+2. ``course grade``'s pipeline (:func:`autograder.grade.class_run.grade_class`): students' processes
    forked warm from one sandboxed host per job (``--cold`` to start each from scratch),
    hidden checks judged outside them, ``--jobs`` workers, one gradebook writer, feedback.
 
@@ -32,7 +32,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.samples import mistakes_for, solved_notebook, with_mistake
+from autograder.publish.samples import mistakes_for, solved_notebook, with_mistake
 
 ASSIGNMENT = "optimizers"
 
@@ -85,7 +85,7 @@ def ours(submissions: Path, out: Path, jobs: int | None, warm: bool = True):
     """``course grade``'s pipeline on the class; its run (scores and timings)."""
     from dataclasses import replace
 
-    from autograder.grading import grade_class
+    from autograder.grade.class_run import grade_class
     from autograder.settings import GradingSettings
 
     run = grade_class(ASSIGNMENT, submissions, out, jobs=jobs,

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder.host import Host, Session, StudentGone, StudentStopped
-from autograder.integrity import FORBIDDEN
-from autograder.sandbox import SandboxPolicy, bwrap_available, student_policy
+from autograder.sandbox.host import Host, Session, StudentGone, StudentStopped
+from autograder.grade.integrity import FORBIDDEN
+from autograder.sandbox.policy import SandboxPolicy, bwrap_available, student_policy
 from autograder.settings import GradingSettings
 
 pytestmark = [pytest.mark.slow,

@@ -16,7 +16,7 @@ import pytest
 
 from autograder.cli import main
 from grading_helpers import feedback_text, points
-from autograder.samples import solved_notebook, with_mistake
+from autograder.publish.samples import solved_notebook, with_mistake
 
 pytestmark = pytest.mark.slow
 

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from autograder.integrity import imports_autograder, library_calls
-from autograder.sandbox import SandboxPolicy, bwrap_available, sandboxed
+from autograder.grade.integrity import imports_autograder, library_calls
+from autograder.sandbox.policy import SandboxPolicy, bwrap_available, sandboxed
 from autograder.settings import COURSE_ROOT
-from autograder.protocol import ProtocolError, decode, encode
-from autograder.verdicts import HiddenCheck, hidden_blocks, parse_hidden
+from autograder.sandbox.protocol import ProtocolError, decode, encode
+from autograder.grade.verdicts import HiddenCheck, hidden_blocks, parse_hidden
 
 needs_bwrap = pytest.mark.skipif(not bwrap_available(), reason="bubblewrap is not available here")
 
@@ -78,7 +78,7 @@ def test_a_frame_that_stalls_half_way_costs_its_deadline():
     import socket
     import time
 
-    from autograder.protocol import PeerGone, receive, send
+    from autograder.sandbox.protocol import PeerGone, receive, send
 
     ours, theirs = socket.socketpair()
     theirs.sendall(b"\0\0\0\0\0\0\0\x10{")  # 16 bytes announced, 1 sent
@@ -146,7 +146,7 @@ def test_every_hidden_block_in_the_solutions_is_in_the_agreed_form():
 def test_a_venv_or_clone_under_tmp_stays_visible(monkeypatch, tmp_path):
     """When the interpreter's environment lives under /tmp (a clone or venv there), does the
     sandbox bind it back over its empty /tmp, before hiding the checks?"""
-    from autograder import sandbox
+    from autograder.sandbox import policy as sandbox
 
     venv = Path("/tmp") / "some-clone" / ".venv"
     monkeypatch.setattr(sandbox.sys, "prefix", str(venv))
@@ -167,7 +167,7 @@ def test_home_and_the_rest_of_the_repository_are_out_of_sight(tmp_path, monkeypa
     objects hold the solutions)?"""
     import course
 
-    from autograder.sandbox import hidden_paths
+    from autograder.sandbox.policy import hidden_paths
     from autograder.settings import COURSE_ROOT
 
     home = tmp_path / "home"

@@ -9,11 +9,11 @@ import pytest
 from autograder.checks import optimizers
 from autograder.checks.calls import LocalFunction, StudentError, call_student
 from autograder.checks.trajectory import Case
-from autograder.host import Host, Session
-from autograder.integrity import FORBIDDEN
-from autograder.sandbox import bwrap_available, student_policy
+from autograder.sandbox.host import Host, Session
+from autograder.grade.integrity import FORBIDDEN
+from autograder.sandbox.policy import bwrap_available, student_policy
 from autograder.settings import GradingSettings
-from autograder.stand_ins import CallBudget, RemoteFunction, StudentSide, student_optimizer_class
+from autograder.grade.stand_ins import CallBudget, RemoteFunction, StudentSide, student_optimizer_class
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not bwrap_available(), reason="student hosts run in bubblewrap")]

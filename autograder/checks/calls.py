@@ -2,7 +2,7 @@
 
 A check is given the student's function explicitly. In a plain nbgrader kernel that is the
 function itself; under ``course grade`` it is a stand-in for the function, which lives in a
-sandboxed process (:mod:`autograder.stand_ins`). Either way :func:`as_student` gives the check
+sandboxed process (:mod:`autograder.grade.stand_ins`). Either way :func:`as_student` gives the check
 a :class:`StudentCode`: call it like the function, and ask it for what a check may need beyond
 one call, the same way in both places: a whole update-rule trajectory, the time the student's
 own code took, another function of the same notebook.

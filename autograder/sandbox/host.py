@@ -1,6 +1,6 @@
 """The grader's side of a student host: starting hosts, and one submission's session with one.
 
-A :class:`Host` is one sandboxed process (:mod:`autograder.host_program`) that has imported the
+A :class:`Host` is one sandboxed process (:mod:`autograder.sandbox.host_program`) that has imported the
 student's environment once and forks each student's process from it; a :class:`HostPool` keeps
 one per parallel job for a grading run. A :class:`Session` is what a submission's grading
 process holds: it starts the student's process (:class:`StudentProcess`, the data channel to
@@ -25,7 +25,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from .protocol import MAX_FRAME, PeerGone, ProtocolError, receive, send
-from .sandbox import SandboxPolicy, sandboxed
+from .policy import SandboxPolicy, sandboxed
 
 __all__ = ["Host", "HostPool", "Session", "StudentProcess", "StudentGone", "StudentStopped", "PRELOAD"]
 
@@ -102,7 +102,7 @@ class Host:
 
 
 def _bwrap() -> bool:
-    from .sandbox import bwrap_available
+    from .policy import bwrap_available
 
     return bwrap_available()
 

@@ -1,4 +1,4 @@
-"""Grading one submission, alone: a :class:`Job` in, an :class:`~autograder.outcome.Outcome` out.
+"""Grading one submission, alone: a :class:`Job` in, an :class:`~autograder.grade.outcome.Outcome` out.
 
 :func:`grade_submission` is what an executor runs: plain data in and out, so it works the same
 in a thread pool on this machine or on a Dask worker elsewhere. It forks a worker process from
@@ -6,13 +6,13 @@ in a thread pool on this machine or on a Dask worker elsewhere. It forks a worke
 and kills it when the submission's time is up. In the worker (:func:`run_submission`):
 
 1. nbgrader's sanitizing preprocessors with the assignment's gradebook (a deleted graded cell
-   comes back, a locked cell is restored), then the cell-order repair (:mod:`autograder.repair`);
+   comes back, a locked cell is restored), then the cell-order repair (:mod:`autograder.grade.repair`);
 2. the hidden blocks taken out, every cell run in the student's process on a student host
-   (:mod:`autograder.notebook_run`), each within its own limit (:mod:`autograder.cell_times`);
-3. the hidden checks judged here, with stand-ins (:mod:`autograder.verdicts`), the verdicts
+   (:mod:`autograder.grade.notebook_run`), each within its own limit (:mod:`autograder.publish.cell_times`);
+3. the hidden checks judged here, with stand-ins (:mod:`autograder.grade.verdicts`), the verdicts
    written into the cells; nbgrader's ``IgnorePattern`` and ``LimitOutput``.
 
-Nothing here writes the class's gradebook: the class run alone does (:mod:`autograder.grading`).
+Nothing here writes the class's gradebook: the class run alone does (:mod:`autograder.grade.class_run`).
 """
 from __future__ import annotations
 
@@ -26,15 +26,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .outcome import Incident, Outcome, graded, not_graded
-from .settings import GradingSettings
+from ..settings import GradingSettings
 
 __all__ = ["Job", "grade_submission", "run_submission", "explain_failure", "explain_exception", "PRELOAD"]
 
-#: what the fork server imports once (and warms: :mod:`autograder.preload`), so that each
+#: what the fork server imports once (and warms: :mod:`autograder.grade.preload`), so that each
 #: submission's worker starts warm
-PRELOAD = ["autograder.submission", "autograder.stand_ins", "autograder.notebook_run", "autograder.checks.optimizers",
+PRELOAD = ["autograder.grade.submission", "autograder.grade.stand_ins", "autograder.grade.notebook_run", "autograder.checks.optimizers",
            "autograder.checks.auc", "autograder.checks.metrics", "autograder.checks.normalization_backward",
-           "autograder.checks.dropout", "nbgrader.preprocessors", "nbformat", "autograder.preload"]
+           "autograder.checks.dropout", "nbgrader.preprocessors", "nbformat", "autograder.grade.preload"]
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def _sanitize(nb, job: Job, folder: Path):
                                         OverwriteKernelspec)
 
     from .repair import DropOrphanMetadata
-    from .settings import nbgrader_config
+    from ..settings import nbgrader_config
 
     (folder / "gradebook.db").write_bytes(job.gradebook)
     config = nbgrader_config(folder, job.settings)
@@ -123,7 +123,7 @@ def _finish(nb, settings: GradingSettings):
     """nbgrader's stderr filter and output limits, as its autograde applies them."""
     from nbgrader.preprocessors import IgnorePattern, LimitOutput
 
-    from .settings import nbgrader_config
+    from ..settings import nbgrader_config
 
     config = nbgrader_config(Path(tempfile.gettempdir()), settings)
     for kind in (IgnorePattern, LimitOutput):
@@ -149,12 +149,12 @@ def run_submission(job: Job) -> Outcome:
     """Grade ``job`` in this process (a worker); its outcome."""
     import nbformat
 
-    from .cell_times import CellTimes, limits
-    from .host import Host, Session, StudentGone
+    from ..publish.cell_times import CellTimes, limits
+    from ..sandbox.host import Host, Session, StudentGone
     from .integrity import FORBIDDEN
     from .notebook_run import run_cells
     from .repair import restore_order, restored_cells
-    from .sandbox import student_policy
+    from ..sandbox.policy import student_policy
     from .stand_ins import CallBudget, StudentSide
     from .verdicts import judge, take_hidden, write_verdicts
 

@@ -10,7 +10,7 @@ A hidden block has one form, enforced when an assignment is released (:func:`for
 so it names, as data (:class:`HiddenCheck`), which check judges which of the student's
 functions. The student's process never runs it: it is taken out of the cell before the cell
 runs (:func:`take_hidden`), and once every cell has run, :func:`judge` calls each check here,
-in the grader, with a stand-in for the student's function (:mod:`autograder.stand_ins`).
+in the grader, with a stand-in for the student's function (:mod:`autograder.grade.stand_ins`).
 :func:`write_verdicts` puts the block back and the verdict into the cell's outputs, a failure
 as an error, so nbgrader's ``SaveAutoGrades`` scores the cell as if the check had run in it.
 """
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from nbformat.v4 import new_output
 
 from . import integrity
-from .checks.calls import StudentError
+from ..checks.calls import StudentError
 from .outcome import Incident
 from .stand_ins import RemoteFunction, StudentSide, student_optimizer_class
 

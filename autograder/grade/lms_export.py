@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from .grading import GradingRun, StudentResult
+from .class_run import GradingRun, StudentResult
 
 __all__ = ["CANVAS_KEYS", "write_canvas_csv", "write_canvas_comments", "comment"]
 

@@ -62,8 +62,8 @@ def limits(times: CellTimes, settings):
 
 def measure(source_nb, session, settings) -> CellTimes:
     """Run the source notebook (hidden blocks taken out) in a host ``session``; its times."""
-    from .notebook_run import run_cells
-    from .verdicts import take_hidden
+    from ..grade.notebook_run import run_cells
+    from ..grade.verdicts import take_hidden
 
     nb = copy.deepcopy(source_nb)
     take_hidden(nb)
@@ -108,9 +108,9 @@ def measure_assignments(names, root: Path, settings, store: Path | None = None) 
 
     import nbformat
 
-    from .host import Host, Session
-    from .integrity import FORBIDDEN
-    from .sandbox import hidden_paths, student_policy
+    from ..sandbox.host import Host, Session
+    from ..grade.integrity import FORBIDDEN
+    from ..sandbox.policy import hidden_paths, student_policy
 
     written = []
     with tempfile.TemporaryDirectory(prefix="cell-times-") as scratch:

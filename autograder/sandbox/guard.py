@@ -3,7 +3,7 @@
 This module runs INSIDE the sandbox, where the rest of the ``autograder`` package is hidden:
 it MUST STAY STANDARD-LIBRARY ONLY (the libraries it guards are imported where named).
 
-:data:`GUARD` wraps the forbidden library routines (:data:`autograder.integrity.FORBIDDEN`,
+:data:`GUARD` wraps the forbidden library routines (:data:`autograder.grade.integrity.FORBIDDEN`,
 sent by the grader) in the student's process; ``with student_code(guarded=True):`` a student
 call runs with SIGINT open and the guard armed, and :attr:`Guard.seen` says which forbidden
 routines that call reached.
@@ -17,7 +17,7 @@ __all__ = ["Guard", "GUARD", "student_code"]
 class Guard:
     """Records the forbidden library routines called while a student call runs.
 
-    ``names`` are dotted names (the grader's one list, :data:`autograder.integrity.FORBIDDEN`):
+    ``names`` are dotted names (the grader's one list, :data:`autograder.grade.integrity.FORBIDDEN`):
     a function or class is wrapped where it lives; a module stands for every public routine
     defined under it."""
 

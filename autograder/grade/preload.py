@@ -1,16 +1,16 @@
 """What the grading workers' fork server imports and warms, once, before it forks any worker.
 
 :mod:`multiprocessing`'s fork server imports the modules it is asked to preload
-(:data:`autograder.submission.PRELOAD`); importing this one also runs the first calls that
+(:data:`autograder.grade.submission.PRELOAD`); importing this one also runs the first calls that
 make torch, NumPy and IPython import more of themselves lazily (torch's meta-tensor
 registrations and compiler, autograd's engine, IPython's input transformer): a second or more
 of CPU each, which every worker forked afterwards then finds done. Nothing else imports it.
 """
 import torch
 
-from .checks import calls, trajectory  # noqa: F401 - imported for the workers
+from ..checks import calls, trajectory  # noqa: F401 - imported for the workers
 from .integrity import library_calls
-from .reference.adam import adam_step
+from ..reference.adam import adam_step
 from .verdicts import parse_hidden  # noqa: F401 - imported for the workers
 
 

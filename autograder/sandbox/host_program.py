@@ -4,7 +4,7 @@ This program runs INSIDE the sandbox, where the rest of the ``autograder`` packa
 it MUST STAY STANDARD-LIBRARY ONLY at import time (its own imports: :mod:`.protocol`,
 :mod:`.guard` and :mod:`.student_program`; what it preloads is the student's environment).
 
-    python -m autograder.host_program CONFIG_JSON
+    python -m autograder.sandbox.host_program CONFIG_JSON
 
 It imports what the course's notebooks import, warms torch's optimizers, builds a pristine
 IPython shell, arms the library-call guard, makes itself undumpable (no student process may

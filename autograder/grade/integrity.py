@@ -4,7 +4,7 @@ An item scores 0, with the reason, when the graded function or class (or a helpe
 theirs it calls) uses the library routine the exercise asks them to write, or when the
 notebook imports the autograder (the reference and the checks). :data:`FORBIDDEN` is the one
 list of those routines: this reading uses it, and so does the library-call guard in the
-student's process (:class:`autograder.guard.Guard`), which catches what names hide
+student's process (:class:`autograder.sandbox.guard.Guard`), which catches what names hide
 from this reading.
 """
 from __future__ import annotations

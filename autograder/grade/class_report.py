@@ -8,7 +8,7 @@ import html
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .grading import GradingRun
+from .class_run import GradingRun
 
 __all__ = ["Item", "Mistake", "Question", "items", "mistakes", "questions", "write_items_csv",
            "write_report_html", "top_mistakes"]

@@ -1,9 +1,9 @@
 """Release: nbgrader's ``generate_assignment`` from ``solutions/`` into ``course/assignments/``.
 
-A source notebook whose hidden tests are not in the agreed form (:func:`autograder.verdicts.
+A source notebook whose hidden tests are not in the agreed form (:func:`autograder.grade.verdicts.
 form_problems`) is refused: grading judges every hidden check outside the student's process
 and has no other way to run one. ``course release`` also measures each cell's own time in the
-source notebook (:mod:`autograder.cell_times`), which the grading limits come from.
+source notebook (:mod:`autograder.publish.cell_times`), which the grading limits come from.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .settings import COURSE_ROOT, GradingSettings, make_api
+from ..settings import COURSE_ROOT, GradingSettings, make_api
 
 __all__ = ["ReleaseError", "assignments", "release"]
 
@@ -38,9 +38,9 @@ def release(names: list[str] | None = None, root: Path = COURSE_ROOT,
     """
     import nbformat
 
-    from .checks.catalogue import catalogue
-    from .checks.visible import VisibleError, write_diagnosis_data
-    from .verdicts import form_problems
+    from ..checks.catalogue import catalogue
+    from ..checks.visible import VisibleError, write_diagnosis_data
+    from ..grade.verdicts import form_problems
 
     root = Path(root).resolve()
     names = names or assignments(root, settings)

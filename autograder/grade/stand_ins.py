@@ -1,6 +1,6 @@
 """Stand-ins that a check is given instead of the student's function or optimizer class.
 
-The student's code lives in a sandboxed process (:mod:`autograder.host`); a check runs here, in
+The student's code lives in a sandboxed process (:mod:`autograder.sandbox.host`); a check runs here, in
 the grader, with the reference beside it. A :class:`RemoteFunction` is a
 :class:`~autograder.checks.calls.StudentCode`: a call crosses to the student's process and comes
 back as data, rebuilt into plain NumPy arrays and torch tensors; a dict or list argument (an
@@ -26,10 +26,10 @@ import time
 import warnings
 from dataclasses import dataclass, field
 
-from .checks.calls import StudentCode, StudentError, not_an_array, student_error, to_float64, wrong_shape
-from .host import StudentGone, StudentStopped
+from ..checks.calls import StudentCode, StudentError, not_an_array, student_error, to_float64, wrong_shape
+from ..sandbox.host import StudentGone, StudentStopped
 from .outcome import Incident
-from .protocol import ProtocolError, decode, encode
+from ..sandbox.protocol import ProtocolError, decode, encode
 
 __all__ = ["CallBudget", "StudentSide", "RemoteFunction", "student_optimizer_class", "reference_for"]
 
@@ -51,7 +51,7 @@ class CallBudget:
 @functools.lru_cache(maxsize=None)
 def reference_for(name: str):
     """The reference function of the same name as the student's (``autograder.reference``)."""
-    from . import reference
+    from .. import reference
 
     for info in pkgutil.iter_modules(reference.__path__, reference.__name__ + "."):
         found = getattr(importlib.import_module(info.name), name, None)

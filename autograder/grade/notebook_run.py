@@ -1,6 +1,6 @@
 """Running a notebook's cells in the student's process, each within its own time limit.
 
-What nbgrader's Execute does, through a host session (:mod:`autograder.host`): every code cell
+What nbgrader's Execute does, through a host session (:mod:`autograder.sandbox.host`): every code cell
 in order, its outputs recorded in the notebook as nbformat outputs. A cell past its limit is
 interrupted (a ``KeyboardInterrupt`` in its outputs, as nbgrader's ``interrupt_on_timeout``
 leaves it) and the next cell runs; what happened on the way becomes :class:`Incident` data:
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import nbformat
 
-from .host import StudentGone, StudentStopped
+from ..sandbox.host import StudentGone, StudentStopped
 from .outcome import Incident
 
 __all__ = ["Run", "run_cells", "KERNEL_DIED", "cell_limit_incident"]

@@ -5,8 +5,8 @@ gradebook), ``submitted`` (each student's notebook as handed in), ``executed`` (
 after its sandboxed run and the trusted hidden checks), ``autograded``, ``feedback`` and
 ``gradebook.db``. Submissions run through an executor (``concurrent.futures``-style
 ``submit``; a thread pool by default, Dask distributed's ``client.get_executor()`` works
-unchanged), each in a worker process of its own (:mod:`autograder.submission`). With the
-default executor, each parallel job borrows a student host (:mod:`autograder.host`), one
+unchanged), each in a worker process of its own (:mod:`autograder.grade.submission`). With the
+default executor, each parallel job borrows a student host (:mod:`autograder.sandbox.host`), one
 sandboxed process per job that has imported torch and matplotlib once and forks each
 student's process. As each submission comes back, this process alone has nbgrader score the
 executed notebook (its autograde with execution switched off: ``SaveAutoGrades`` and the
@@ -27,7 +27,7 @@ from typing import Callable
 from .gradebook import manual_cells, read_gradebook
 from .intake import Refusal, read_class
 from .outcome import Incident, Outcome, Status, graded, not_graded
-from .settings import COURSE_ROOT, GradingSettings, make_api
+from ..settings import COURSE_ROOT, GradingSettings, make_api
 from .submission import Job, explain_failure, grade_submission
 from .submissions import Submission
 
@@ -142,7 +142,7 @@ def _grade_with(pool, job: Job) -> Outcome:
 
 def _say_once_without_sandbox(settings: GradingSettings) -> None:
     global _warned_no_sandbox
-    from .sandbox import NO_SANDBOX_MESSAGE, bwrap_available
+    from ..sandbox.policy import NO_SANDBOX_MESSAGE, bwrap_available
 
     if _warned_no_sandbox:
         return
@@ -213,8 +213,8 @@ def grade_class(assignment: str, submissions: Path, out: Path,
                 pattern: str | None = None, roster=None, zone=None, only: set[str] | None = None) -> GradingRun:
     """Autograde every submission of ``assignment`` and write feedback; return the results.
 
-    ``submissions`` is a class folder or ``.zip`` in any layout of :mod:`autograder.intake`
-    (``layout``, ``pattern``, ``roster`` and ``zone`` go to :func:`~autograder.intake.read_class`).
+    ``submissions`` is a class folder or ``.zip`` in any layout of :mod:`autograder.grade.intake`
+    (``layout``, ``pattern``, ``roster`` and ``zone`` go to :func:`~autograder.grade.intake.read_class`).
     A submission that cannot be graded gets its reason as its status and a score of 0; the rest
     of the class is graded. ``only``: grade these students alone (the rest is left as it is in
     ``out``). ``executor`` runs the submissions (``submit``, futures that
@@ -228,7 +228,7 @@ def grade_class(assignment: str, submissions: Path, out: Path,
 
     from .layouts import parse_time
     from .recovery import prepare
-    from .sandbox import hidden_paths
+    from ..sandbox.policy import hidden_paths
     from .verdicts import form_problems
 
     began, run_timings = time.perf_counter(), {}
@@ -347,9 +347,9 @@ def grade_class(assignment: str, submissions: Path, out: Path,
 
 def _host_pool(settings: GradingSettings, size: int, threads: int, hidden):
     """One student host per parallel job, all in THE sandbox policy of this run."""
-    from .host import Host, HostPool
+    from ..sandbox.host import Host, HostPool
     from .integrity import FORBIDDEN
-    from .sandbox import student_policy
+    from ..sandbox.policy import student_policy
 
     if size < 1:
         return None
@@ -359,10 +359,10 @@ def _host_pool(settings: GradingSettings, size: int, threads: int, hidden):
 
 def _cell_times(assignment: str, source_nb, settings: GradingSettings, pool, hidden, threads) -> dict:
     """The source cells' own times: stored at release, or measured now on a host."""
-    from . import cell_times
-    from .host import Host, Session
+    from ..publish import cell_times
+    from ..sandbox.host import Host, Session
     from .integrity import FORBIDDEN
-    from .sandbox import student_policy
+    from ..sandbox.policy import student_policy
 
     stored = cell_times.load(assignment, source_nb)
     if stored is not None:

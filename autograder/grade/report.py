@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from .grading import GradingRun
+from .class_run import GradingRun
 
 __all__ = ["write_grades_csv", "write_refused_csv", "write_nbgrader_export", "format_table", "GRADES_COLUMNS"]
 
