@@ -1,4 +1,7 @@
-"""The sandbox every piece of student code runs in: bubblewrap, resource limits, a kernelspec.
+"""The sandbox every piece of student code runs in: bubblewrap and resource limits.
+
+This module is the grader's side (it is hidden inside the sandbox): :func:`student_policy` is
+the one place a grading run's policy is built.
 
 A sandboxed process sees the whole file system read-only, except its own scratch folder
 and the folders named writable; the grading output, the submissions, the hidden reference

@@ -1,8 +1,8 @@
 """The one message format between the grader, the student host and the student's process.
 
 This module runs on both sides of the sandbox and MUST STAY STANDARD-LIBRARY ONLY at import
-time: inside the sandbox only ``autograder/__init__.py`` and the sandbox programs are visible
-(NumPy and torch, the student's own environment, are imported where arrays are encoded).
+time: inside the sandbox only the sandbox programs and the ``__init__.py`` files above them
+(``autograder/``, ``autograder/sandbox/``) are visible (NumPy and torch, the student's own environment, are imported where arrays are encoded).
 
 A message is a frame: 8 bytes of length (big-endian), then that many bytes of JSON. Every read
 has a deadline, so a peer that stalls half-way through a frame costs its own time limit and
