@@ -37,7 +37,7 @@ dependencies = {dependencies}
 include = ["course*"]
 
 [tool.setuptools.package-data]
-course = ["*.js"]
+course = ["*.js", "widgets/*.js"]
 """
 
 _README = """# Training Neural Networks: student edition

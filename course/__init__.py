@@ -17,8 +17,10 @@ One concept per module:
 - :mod:`course.gradcheck`    numeric gradients for checking a backward pass
 - :mod:`course.metric_tables` classifiers given by confusion counts (computed with scikit-learn)
 - :mod:`course.plots`        shared figures and live training curves
-- :mod:`course.widgets`      interactive figures with a static fallback (``COURSE_STATIC``)
-- ``*_widgets`` modules      each lecture's explorers, built on :mod:`course.widgets`
+- :mod:`course.optimizer_paths` the optimizer explorer's paths: torch.optim on surfaces, mini-batch noise
+- :mod:`course.regularization_grid` a grid of runs over dropout and weight decay, with test figures
+- :mod:`course.widgets`      the lectures' interactive figures (one module per lecture), drawn in the
+                             browser, with a static fallback (``COURSE_STATIC``)
 
 Environment: ``COURSE_DEVICE`` forces a device, ``COURSE_QUICK=1`` gives heavy cells their
 smallest size (as ``NBGRADER_EXECUTION`` does), ``COURSE_STATIC=1`` draws static figures

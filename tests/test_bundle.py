@@ -50,4 +50,5 @@ def test_bundle_builds_a_wheel_of_course_alone(bundle, tmp_path):
         names = zf.namelist()
     packages = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert packages == {"course"}
-    assert "course/canvas_figure.js" in names  # the browser half of the live figures
+    assert {"course/widgets/canvas_figure.js", "course/widgets/metrics.js",
+            "course/widgets/augmentation.js"} <= set(names)  # the browser half of the live figures

@@ -1,4 +1,8 @@
-"""Tests for course.threshold_widget: the operating point of a threshold, and its slider."""
+"""Tests for course.widgets.metrics: the operating point of a threshold, and its explorer.
+
+The browser's own count (``metrics.js``) is compared with scikit-learn in
+``tests/browser/test_widget_scripts_in_browser.py``.
+"""
 from __future__ import annotations
 
 import io
@@ -8,7 +12,7 @@ import pytest
 from PIL import Image
 from sklearn import metrics
 
-from course.threshold_widget import operating_point, threshold_explorer
+from course.widgets.metrics import operating_point, threshold_explorer
 
 
 @pytest.fixture(scope="module")
@@ -49,26 +53,39 @@ def test_confusion_matrix_and_extremes(scored):
     assert (high["fpr"], high["tpr"]) == (0.0, 0.0)
 
 
-def test_slider_moves_the_operating_point(scored):
-    """Does moving the threshold move the ROC dot and change the confusion matrix on screen?"""
+def test_the_browser_gets_each_class_sorted_in_float64(scored):
+    """Are the browser's inputs each class's scores, sorted and exact (float64: a threshold equal
+    to a score must count it, as sklearn does)?"""
     y, scores = scored
-    fig = threshold_explorer(y, scores, threshold=0.0, static=False)
-    roc_dot = fig.figure.axes[1].lines[-1]
-    before_dot = roc_dot.get_xydata().copy()
-    before = fig.image.value
-    fig.set(threshold=1.0)
-    point = operating_point(y, scores, 1.0)
-    assert tuple(roc_dot.get_xydata()[0]) == pytest.approx((point["fpr"], point["tpr"]))
-    assert not np.allclose(before_dot, roc_dot.get_xydata())
-    a = np.asarray(Image.open(io.BytesIO(before)).convert("RGB"), dtype=float)
-    b = np.asarray(Image.open(io.BytesIO(fig.image.value)).convert("RGB"), dtype=float)
-    assert np.abs(a - b).max() > 100
+    fig = threshold_explorer(y, scores, static=False, prefetch=False)
+    (data,) = fig.explorer.inputs().values()
+    negatives, positives = data.arrays
+    assert data.exact and negatives.dtype == positives.dtype == np.float64
+    np.testing.assert_array_equal(negatives, np.sort(scores[y == 0]))
+    np.testing.assert_array_equal(positives, np.sort(scores[y == 1]))
+
+
+def test_layer_twin_is_sklearns_operating_point(scored):
+    """Is the static figure's layer (the Python twin of the browser's count) sklearn's confusion
+    matrix, ROC point and precision-recall point at the threshold?"""
+    y, scores = scored
+    fig = threshold_explorer(y, scores, threshold=0.0, static=False, prefetch=False)
+    for threshold in (scores[17], 0.0, 1.0):
+        data = fig.explorer.compute("threshold", {"threshold": threshold})
+        vline, roc, pr, cells = data.arrays
+        confusion = metrics.confusion_matrix(y, (scores >= threshold).astype(int))
+        np.testing.assert_array_equal(cells, confusion.ravel())
+        point = operating_point(y, scores, threshold)
+        assert tuple(roc) == pytest.approx((point["fpr"], point["tpr"]))
+        assert tuple(pr) == pytest.approx((point["tpr"], point["precision"]))
+        assert list(vline) == [threshold, 0.0, threshold, 1.0]
+        assert data.texts[3]["text"] == f"TP\n{confusion[1, 1]}"
 
 
 def test_static_figure_shows_three_thresholds(scored):
     """Headless, are three thresholds shown, one row each?"""
     y, scores = scored
     fig = threshold_explorer(y, scores, static=True)
-    assert len(fig.static_settings) == 3
+    assert len(fig.settings) == 3
     width, height = Image.open(io.BytesIO(fig.png())).size
     assert height > 0.6 * width

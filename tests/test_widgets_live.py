@@ -1,0 +1,165 @@
+"""The live figure: what the kernel sends the browser, and when.
+
+The browser draws (``course/widgets/canvas_figure.js``, tested in a real JupyterLab by
+``tests/browser``); here the messages are captured on their way out of the kernel, with the
+optimizer explorer (the heaviest: paths computed by torch) as the example.
+"""
+import io
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from course.optimizer_paths import MAX_STEPS, NUM_EXAMPLES, optimizer_paths
+from course.widgets.live import LiveFigure
+from course.widgets.optimizers import optimizer_explorer
+
+
+class Recorded:
+    """A live explorer whose messages to the browser are recorded instead of sent."""
+
+    def __init__(self, **kwargs):
+        self.messages = []
+        self.figure = optimizer_explorer(static=False, **kwargs)
+        self.figure.canvas.send = lambda content, buffers=None: self.messages.append(
+            (content, [bytes(b) for b in buffers or []]))
+
+    def take(self):
+        taken, self.messages = self.messages, []
+        return taken
+
+    def data(self, messages=None):
+        """``{key: (arrays, texts)}`` of the data messages."""
+        out = {}
+        for content, buffers in (self.take() if messages is None else messages):
+            if content["type"] != "data":
+                continue
+            start = 0
+            for item in content["items"]:
+                count = len(item["dtypes"])
+                out[item["key"]] = ([np.frombuffer(b, dtype="<" + d)
+                                     for b, d in zip(buffers[start:start + count], item["dtypes"])], item["texts"])
+                start += count
+        return out
+
+
+@pytest.fixture
+def live():
+    recorded = Recorded(optimizers=("Momentum", "Adam"), num_steps=20, prefetch=False)
+    yield recorded
+    recorded.figure.stop()
+
+
+def test_nothing_is_sent_before_a_browser_view_asks(live):
+    """Until a view says it is ready, does the kernel keep what it computed instead of sending it
+    into the void (messages before the view exists are lost)?"""
+    live.figure.set(num_steps=30)
+    live.figure.compute_ahead()
+    assert live.take() == []
+
+
+def test_a_browser_view_gets_the_background_and_the_shown_paths(live):
+    """When a view starts, does it receive the surface's background (a PNG with both axes'
+    boxes) first and, per shown optimizer, its path to the slider's maximum and its loss gap?"""
+    live.figure.canvas._message(None, {"type": "ready"}, [])
+    messages = live.take()
+    assert messages[0][0]["type"] == "background"
+    content, (png,) = messages[0]
+    image = Image.open(io.BytesIO(png))
+    assert image.size == (round(2 * content["width"]), round(2 * content["height"]))  # twice as sharp
+    assert [ax["ylog"] for ax in content["axes"]] == [False, True]
+    assert content["axes"][1]["xlim"] == [0.0, MAX_STEPS]
+    data = live.data(messages[1:2])
+    values = live.figure.values()
+    expected = optimizer_paths("Beale", ["Momentum", "Adam"], MAX_STEPS, values["lr_sgd"], values["lr_adaptive"],
+                               values["beta"], values["schedule"], values["batch_size"])
+    assert sorted(key.split("|")[0] for key in data) == ["Adam", "Momentum"]
+    for key, ((path, gap), _) in data.items():
+        name = key.split("|")[0]
+        np.testing.assert_allclose(path.reshape(-1, 2), expected[name], rtol=1e-6, atol=1e-6)
+        assert np.all(gap[np.isfinite(path.reshape(-1, 2)[:, 0])] > 0)
+
+
+def test_only_what_a_change_needs_is_sent(live):
+    """Does the iteration slider send nothing (the browser redraws alone), a learning rate
+    only the optimizers that use it, and a setting seen before nothing at all?"""
+    live.figure.canvas._message(None, {"type": "ready"}, [])
+    live.take()
+    live.figure.set(num_steps=200)
+    assert live.take() == []
+    live.figure.set(lr_adaptive=10 ** -1.5)
+    assert [key.split("|")[0] for key in live.data()] == ["Adam"]
+    live.figure.set(lr_sgd=10 ** -2.5)
+    assert [key.split("|")[0] for key in live.data()] == ["Momentum"]
+    live.figure.set(lr_adaptive=0.1)  # back to a setting the browser has
+    assert live.take() == []
+    live.figure.set(optimizers=("Momentum", "Adam", "L-BFGS"))
+    assert [key.split("|")[0] for key in live.data()] == ["L-BFGS"]
+    live.figure.set(surface="Saddle")
+    kinds = [c["type"] for c, _ in live.take()]
+    assert kinds == ["background", "data"]
+    assert len(live.figure.latencies) == 6
+
+
+def test_everything_one_move_away_is_computed_ahead(live):
+    """After computing ahead, does every value of every control, one move from the current
+    setting, need no computation in the kernel (each optimizer shown, each surface's background)?"""
+    live.figure.canvas._message(None, {"type": "ready"}, [])
+    live.figure.compute_ahead()
+    live.take()
+    moves = [{"lr_sgd": 10 ** -2.0}, {"lr_adaptive": 10 ** -2.5}, {"beta": 0.5}, {"batch_size": 16},
+             {"schedule": "cosine"}, {"surface": "Rosenbrock"}, {"optimizers": ("SGD", "NAdam", "AdaDelta")}]
+    for move in moves:
+        start = dict(live.figure.values())
+        live.figure.set(**move)
+        assert live.take() == [], move
+        live.figure.set(**{name: start[name] for name in move})
+        live.take()
+
+
+def test_moved_control_comes_first_ahead(live):
+    """Is the control just moved first in line ahead (a person moving a slider moves it again)?"""
+    values = live.figure.values()
+    items = list(live.figure.explorer.ahead(values, moved="beta"))
+    first = items[:10]
+    assert all(kind == "layer" for kind, _, _ in first)
+    assert all(setting["beta"] != values["beta"] for _, _, setting in first)
+
+
+def test_the_thread_ahead_gives_way_and_keeps_up():
+    """With the thread ahead on, does a move to the next learning rate find it computed
+    (no kernel work), and does stop() end the thread?"""
+    recorded = Recorded(optimizers=("Momentum", "Adam"), num_steps=20, prefetch=True)
+    figure = recorded.figure
+    try:
+        figure.canvas._message(None, {"type": "ready"}, [])
+        key = figure.explorer.layer_key("Adam", {**figure.values(), "lr_adaptive": 10 ** -0.75})
+        deadline = time.monotonic() + 120
+        while figure.explorer.cached(key) is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        recorded.take()
+        figure.set(lr_adaptive=10 ** -0.75)
+        assert figure.latencies[-1] < 0.05 and recorded.data() == {}
+    finally:
+        figure.stop()
+    assert not figure._thread.is_alive()
+
+
+def test_png_shows_the_current_setting(live):
+    """Does the PNG (saved notebooks, exports) follow the controls?"""
+    first = np.asarray(Image.open(io.BytesIO(live.figure.png())).convert("RGB"), dtype=int)
+    live.figure.set(num_steps=250, lr_adaptive=10 ** -0.5)
+    second = np.asarray(Image.open(io.BytesIO(live.figure.png())).convert("RGB"), dtype=int)
+    assert first.shape == second.shape and np.abs(first - second).max() > 60
+
+
+def test_headless_explorer_is_static_and_live_one_is_live():
+    """Headless (this test), does the explorer fall back to the static figure, and does the
+    live one carry a PNG and a widget view?"""
+    assert optimizer_explorer(num_steps=10).static is True
+    live = optimizer_explorer(num_steps=10, static=False, prefetch=False)
+    assert isinstance(live, LiveFigure)
+    bundle = live._repr_mimebundle_()
+    assert "image/png" in bundle and "application/vnd.jupyter.widget-view+json" in bundle
+    assert live.values()["batch_size"] == NUM_EXAMPLES
