@@ -10,7 +10,8 @@
 // at once from the data already sent; only a setting never sent waits for the kernel. A layer
 // with `compute` is computed here, by a function a lecture script registers (registerLayer),
 // from `inputs` sent once. After each complete redraw the element's data-frame attribute
-// counts up (tests time it).
+// counts up (tests time it). Backgrounds are decoded when they arrive, so switching to one
+// draws a bitmap.
 //
 // Lecture scripts are appended to this module (canvas_figure.module_source): they may use
 // registerLayer and the helpers exported below.
@@ -25,7 +26,8 @@ function registerLayer(name, compute) {
 function storeOf(model) {
   const uid = model.get("uid");
   if (!STORES.has(uid)) {
-    STORES.set(uid, { backgrounds: new Map(), data: new Map(), last: new Map(), views: new Set() });
+    // waiting: the keys the last redraws lacked; a message redraws the views only if it brings one
+    STORES.set(uid, { backgrounds: new Map(), data: new Map(), last: new Map(), views: new Set(), waiting: new Set() });
   }
   return STORES.get(uid);
 }
@@ -72,20 +74,26 @@ function onMessage(model, msg, buffers) {
   const store = storeOf(model);
   if (msg.type === "background") {
     const blob = new Blob([buffers[0]], { type: "image/png" });
-    const old = store.backgrounds.get(msg.key);
-    if (old) URL.revokeObjectURL(old.url);
-    store.backgrounds.set(msg.key, { ...msg, url: URL.createObjectURL(blob) });
-  } else if (msg.type === "data") {
-    let next = 0;
-    for (const item of msg.items) {
-      const arrays = item.dtypes.map((dtype, i) => floats(buffers[next + i], dtype));
-      next += item.dtypes.length;
-      store.data.set(item.key, { arrays, texts: item.texts || [] });
-    }
-  } else {
+    const entry = { ...msg, bitmap: null };
+    store.backgrounds.set(msg.key, entry);
+    // decoded once, when it arrives: switching to it later draws a bitmap, no PNG decoding
+    createImageBitmap(blob).then((bitmap) => {
+      entry.bitmap = bitmap;
+      if (store.waiting.has(`background:${msg.key}`)) for (const redraw of store.views) redraw();
+    });
     return;
   }
-  for (const redraw of store.views) redraw();
+  if (msg.type !== "data") return;
+  let wanted = false;
+  let next = 0;
+  for (const item of msg.items) {
+    const arrays = item.dtypes.map((dtype, i) => floats(buffers[next + i], dtype));
+    next += item.dtypes.length;
+    store.data.set(item.key, { arrays, texts: item.texts || [] });
+    wanted = wanted || store.waiting.has(item.key);
+  }
+  // data sent ahead is only stored: redrawing for it would hold up the answer to a move
+  if (wanted) for (const redraw of store.views) redraw();
 }
 
 // ----- from data to pixels ------------------------------------------------------------------
@@ -105,13 +113,20 @@ function colourOf(value, layerColour) {
   return value === "layer" ? layerColour : value;
 }
 
-function drawMarker(ctx, px, py, spec, colour, ppt) {
+// markers of one style at every point: one path, filled and stroked once
+function drawMarkers(ctx, points, spec, colour, ppt) {
   const face = colourOf(spec.face, colour);
   const edge = colourOf(spec.edge, colour);
   const half = (spec.size * ppt) / 2;
   ctx.beginPath();
-  if (spec.shape === "s") ctx.rect(px - half, py - half, 2 * half, 2 * half);
-  else ctx.arc(px, py, half, 0, 2 * Math.PI);
+  for (const [px, py] of points) {
+    if (spec.shape === "s") {
+      ctx.rect(px - half, py - half, 2 * half, 2 * half);
+    } else {
+      ctx.moveTo(px + half, py);
+      ctx.arc(px, py, half, 0, 2 * Math.PI);
+    }
+  }
   if (face) { ctx.fillStyle = face; ctx.fill(); }
   if (edge) { ctx.strokeStyle = edge; ctx.lineWidth = spec.width * ppt; ctx.setLineDash([]); ctx.stroke(); }
 }
@@ -154,8 +169,8 @@ function drawLine(ctx, ax, values, part, colour, count, ppt) {
     points.forEach(([px, py], i) => (i ? ctx.lineTo(px, py) : ctx.moveTo(px, py)));
     ctx.stroke();
   }
-  if (part.marker) for (const [px, py] of points) drawMarker(ctx, px, py, part.marker, colour, ppt);
-  if (part.end) drawMarker(ctx, ...points[points.length - 1], part.end, colour, ppt);
+  if (part.marker) drawMarkers(ctx, points, part.marker, colour, ppt);
+  if (part.end) drawMarkers(ctx, points.slice(-1), part.end, colour, ppt);
   ctx.restore();
 }
 
@@ -264,15 +279,20 @@ function layerData(model, store, layer, bgKey) {
   if (layer.compute) {
     const inputs = store.data.get(layer.inputs);
     const compute = COMPUTED.get(layer.compute);
-    if (!inputs || !compute) return { data: null, complete: false };
+    if (!inputs || !compute) {
+      store.waiting.add(layer.inputs);
+      return { data: null, complete: false };
+    }
     return { data: compute(controlValues(model), inputs, layer), complete: true };
   }
   const lastKey = `${layer.name}@${bgKey}`;
-  const data = store.data.get(layerKey(model, layer));
+  const key = layerKey(model, layer);
+  const data = store.data.get(key);
   if (data) {
     store.last.set(lastKey, data);
     return { data, complete: true };
   }
+  store.waiting.add(key);
   return { data: store.last.get(lastKey) || null, complete: false };
 }
 
@@ -288,34 +308,41 @@ function render({ model, el }) {
   el.classList.add("course-canvas-figure");
   const box = document.createElement("div");
   box.style.position = "relative";
-  const img = document.createElement("img");
-  img.className = "course-canvas-background";
-  img.style.display = "block";
+  const back = document.createElement("canvas"); // the background, drawn from a decoded bitmap
+  back.className = "course-canvas-background";
+  back.style.display = "block";
   const canvas = document.createElement("canvas");
   canvas.className = "course-canvas-overlay";
   Object.assign(canvas.style, { position: "absolute", left: "0", top: "0" });
-  box.append(img, canvas);
+  box.append(back, canvas);
   el.append(box);
   const ctx = canvas.getContext("2d");
   let frames = 0;
+  let shownBackground = null;
 
   const redraw = () => {
+    store.waiting.clear();
     const bgKey = backgroundKey(model);
     const background = store.backgrounds.get(bgKey);
-    if (!background) return; // asked for: it comes with the kernel's answer
+    if (!background || !background.bitmap) {
+      store.waiting.add(`background:${bgKey}`); // asked for: it comes with the kernel's answer
+      return;
+    }
     const { width, height } = background;
     const ratio = window.devicePixelRatio || 1;
-    if (canvas.width !== Math.round(width * ratio) || canvas.height !== Math.round(height * ratio)) {
-      canvas.width = Math.round(width * ratio);
-      canvas.height = Math.round(height * ratio);
-      Object.assign(canvas.style, { width: `${width}px`, height: `${height}px` });
-      Object.assign(img.style, { width: `${width}px`, height: `${height}px` });
+    for (const c of [back, canvas]) {
+      if (c.width !== Math.round(width * ratio) || c.height !== Math.round(height * ratio)) {
+        c.width = Math.round(width * ratio);
+        c.height = Math.round(height * ratio);
+        Object.assign(c.style, { width: `${width}px`, height: `${height}px` });
+        if (c === back) shownBackground = null;
+      }
     }
-    let loading = null;
-    if (img.dataset.key !== bgKey) {
-      img.src = background.url;
-      img.dataset.key = bgKey;
-      loading = img.decode().catch(() => null);
+    if (shownBackground !== background) {
+      const bctx = back.getContext("2d");
+      bctx.clearRect(0, 0, back.width, back.height);
+      bctx.drawImage(background.bitmap, 0, 0, back.width, back.height);
+      shownBackground = background;
     }
     ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
     ctx.clearRect(0, 0, width, height);
@@ -336,8 +363,8 @@ function render({ model, el }) {
     }
     if (legend.axes !== undefined) drawLegend(ctx, background.axes[legend.axes], entries, legend, background.px_per_pt || 1);
     if (complete) {
-      const mark = () => { frames += 1; el.dataset.frame = String(frames); };
-      if (loading) loading.then(mark); else mark();
+      frames += 1;
+      el.dataset.frame = String(frames);
     }
   };
 

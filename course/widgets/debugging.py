@@ -27,7 +27,7 @@ __all__ = ["ActivationExplorer", "activation_explorer", "signal_statistics_by_de
            "initialization_explorer", "DEPTHS"]
 
 C0, C1, C2 = (to_hex(c) for c in PATH_COLORS[:3])
-DEPTHS = (2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30)  # the depth slider's values
+DEPTHS = (2, 3, 5, 10, 15, 20, 30)  # the depth slider's values
 
 
 class ActivationExplorer(Explorer):

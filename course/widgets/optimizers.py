@@ -35,6 +35,7 @@ __all__ = ["OPTIMIZER_COLORS", "BETAS", "OptimizerExplorer", "ScheduleExplorer",
 
 # one colour per optimizer, the same in every figure (tab10 and two more)
 OPTIMIZER_COLORS = dict(zip(OPTIMIZERS, PATH_COLORS[:10] + ["black", "goldenrod"]))
+AHEAD_WINDOW = 40  # settings computed ahead together at most
 #: the momentum/β₁ slider's values: the effective step 1/(1-β) from 1 to 100
 BETAS = (0.0, 0.3, 0.5, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.99)
 
@@ -91,8 +92,9 @@ class OptimizerExplorer(Explorer):
 
     def ahead(self, values: Mapping, moved: str | None = None):
         """The settings one move away, most likely first: the control just moved (all its
-        values, nearest first), the other optimizers here, then every other control's values
-        for the shown optimizers (nearest first), then the other surfaces."""
+        values, nearest first), then every other control's values for the shown optimizers,
+        nearest first (each surface's background before its paths), the other optimizers
+        here after the nearest."""
         shown = [name for name in OPTIMIZERS if name in values["optimizers"]]
         ranked = []
         for control in ("lr_sgd", "lr_adaptive", "beta", "batch_size", "schedule", "surface"):
@@ -102,12 +104,11 @@ class OptimizerExplorer(Explorer):
                 if index == here:
                     continue
                 setting = {**values, control: value}
-                first = 0 if control == moved else 2
+                rank = (0 if control == moved else 1, abs(index - here))
                 if control == "surface":
-                    ranked.append(((3, abs(index - here)), ("background", None, setting)))
-                ranked += [((first, abs(index - here)), ("layer", name, setting))
-                           for name in shown if control in depends_on(name)]
-        ranked += [((1, 0), ("layer", name, dict(values))) for name in OPTIMIZERS if name not in shown]
+                    ranked.append(((rank[0], rank[1] - 0.5), ("background", None, setting)))
+                ranked += [(rank, ("layer", name, setting)) for name in shown if control in depends_on(name)]
+        ranked += [((1, 1.5), ("layer", name, dict(values))) for name in OPTIMIZERS if name not in shown]
         ranked.sort(key=lambda item: item[0])
         seen = set()
         for _, item in ranked:
@@ -117,13 +118,15 @@ class OptimizerExplorer(Explorer):
                 yield item
 
     def compute_ahead(self, items: Sequence, pause):
-        """Paths run together where torch allows (:func:`course.optimizer_paths.iter_paths`)."""
-        wanted: dict = {}
-        for name, values in items:
-            wanted.setdefault(self.setting(name, values), []).append((name, values))
-        for result in iter_paths(wanted, pause):
-            yield [(name, values, self._layer_data(setting, path))
-                   for setting, path in result.items() for name, values in wanted[setting]]
+        """Paths run together where torch allows (:func:`course.optimizer_paths.iter_paths`), a
+        window of the likeliest settings at a time (the nearest ones are not held up by far ones)."""
+        for start in range(0, len(items), AHEAD_WINDOW):
+            wanted: dict = {}
+            for name, values in items[start:start + AHEAD_WINDOW]:
+                wanted.setdefault(self.setting(name, values), []).append((name, values))
+            for result in iter_paths(wanted, pause):
+                yield [(name, values, self._layer_data(setting, path))
+                       for setting, path in result.items() for name, values in wanted[setting]]
 
 
 def optimizer_controls(surface: str = "Beale", optimizers=("Momentum", "RMSprop", "Adam", "L-BFGS"),
