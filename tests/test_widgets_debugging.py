@@ -64,7 +64,8 @@ def test_initialization_layer_and_axes():
     np.testing.assert_allclose(layers_std[:, 1], stats["activation_std"], rtol=1e-5)
     np.testing.assert_allclose(data.arrays[4].reshape(-1, 2)[:, 1], stats["gradient_std"], rtol=1e-5)
     assert data.texts[2].startswith("layer 10: std ")
-    (lo, hi), (bottom, top) = explorer.ranges("tanh", "normal0.01")
+    (lo, hi), (bottom, top) = explorer.ranges("tanh", "normal0.01", explorer.axes_depth(values))
+    assert explorer.axes_depth(values) == 30
     last = data.arrays[2].reshape(-1, 2)
     peak = last[np.argmax(last[:, 1]), 0]
     assert lo <= peak <= hi and peak == pytest.approx(np.log10(stats["activation_std"][-1]), abs=1.0)

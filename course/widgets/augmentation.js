@@ -68,27 +68,37 @@ function augmentImage(image, i, geometry, draws, s) {
   const spread = (value, row) => -value + 2 * value * u(draws.affine, row);
   const theta = affineTheta(spread(s.degrees, 0), spread(s.translate, 1), spread(s.translate, 2),
                             1 - s.zoom + 2 * s.zoom * u(draws.affine, 3), spread(s.shear, 4), W, H);
-  let out = new Float64Array(C * H * W);
+  const out = new Float64Array(C * H * W);
+  const plane = H * W;
   for (let y = 0; y < H; y++) {
     const yn = (2 * y + 1) / H - 1;
     for (let x = 0; x < W; x++) {
       const xn = (2 * x + 1) / W - 1;
-      const gx = theta[0][0] * xn + theta[0][1] * yn + theta[0][2];
-      const gy = theta[1][0] * xn + theta[1][1] * yn + theta[1][2];
-      const ix = ((gx + 1) * W - 1) / 2;
-      const iy = ((gy + 1) * H - 1) / 2;
+      const ix = ((theta[0][0] * xn + theta[0][1] * yn + theta[0][2] + 1) * W - 1) / 2;
+      const iy = ((theta[1][0] * xn + theta[1][1] * yn + theta[1][2] + 1) * H - 1) / 2;
       const x0 = Math.floor(ix);
       const y0 = Math.floor(iy);
       const wx = ix - x0;
       const wy = iy - y0;
+      // the four neighbours' weights, zero for those outside the image (zeros padding)
+      const inX0 = x0 >= 0 && x0 < W;
+      const inX1 = x0 + 1 >= 0 && x0 + 1 < W;
+      const inY0 = y0 >= 0 && y0 < H;
+      const inY1 = y0 + 1 >= 0 && y0 + 1 < H;
+      const w00 = inY0 && inX0 ? (1 - wy) * (1 - wx) : 0;
+      const w01 = inY0 && inX1 ? (1 - wy) * wx : 0;
+      const w10 = inY1 && inX0 ? wy * (1 - wx) : 0;
+      const w11 = inY1 && inX1 ? wy * wx : 0;
+      const k00 = y0 * W + x0;
+      const at = y * W + x;
       for (let c = 0; c < C; c++) {
+        const base = c * plane + k00;
         let value = 0;
-        for (const [dy, dx, w] of [[0, 0, (1 - wy) * (1 - wx)], [0, 1, (1 - wy) * wx], [1, 0, wy * (1 - wx)], [1, 1, wy * wx]]) {
-          const yy = y0 + dy;
-          const xx = x0 + dx;
-          if (w !== 0 && yy >= 0 && yy < H && xx >= 0 && xx < W) value += w * cropped[(c * H + yy) * W + xx];
-        }
-        out[(c * H + y) * W + x] = value;
+        if (w00) value += w00 * cropped[base];
+        if (w01) value += w01 * cropped[base + 1];
+        if (w10) value += w10 * cropped[base + W];
+        if (w11) value += w11 * cropped[base + W + 1];
+        out[c * plane + at] = value;
       }
     }
   }
@@ -97,14 +107,14 @@ function augmentImage(image, i, geometry, draws, s) {
   const grey = (k) => (C === 1 ? out[k] : YIQ[0][0] * out[k] + YIQ[0][1] * out[H * W + k] + YIQ[0][2] * out[2 * H * W + k]);
   if (s.brightness) {
     const f = factor(s.brightness, 0);
-    out = out.map((v) => v * f);
+    for (let k = 0; k < out.length; k++) out[k] *= f;
   }
   if (s.contrast) {
     let mean = 0;
     for (let k = 0; k < H * W; k++) mean += grey(k);
     mean /= H * W;
     const f = factor(s.contrast, 1);
-    out = out.map((v) => mean + f * (v - mean));
+    for (let k = 0; k < out.length; k++) out[k] = mean + f * (out[k] - mean);
   }
   if (s.saturation && C === 3) {
     const f = factor(s.saturation, 2);
@@ -122,7 +132,8 @@ function augmentImage(image, i, geometry, draws, s) {
       for (let c = 0; c < 3; c++) out[c * H * W + k] = m[c][0] * rgb[0] + m[c][1] * rgb[1] + m[c][2] * rgb[2];
     }
   }
-  return out.map((v) => Math.min(Math.max(v, 0), 1));
+  for (let k = 0; k < out.length; k++) out[k] = out[k] < 0 ? 0 : out[k] > 1 ? 1 : out[k];
+  return out;
 }
 
 // the images at strengths s, tiled as an RGBA grid (rows x cols x 4; gaps transparent)

@@ -149,12 +149,12 @@ class InitializationExplorer(Explorer):
         configure_cpu_threads()  # small tensors: torch's threads wait for each other on a busy machine
 
     def statistics(self, activation: str, init: str, depths: Sequence[int]) -> dict[int, dict]:
-        """``{depth: stats}`` (cached); the depths not known yet are computed in one pass, with the
-        deepest network's (the axes' ranges come from it)."""
+        """``{depth: stats}`` (cached); the depths not known yet are computed in one pass (live,
+        with the deepest network's)."""
         missing = {d for d in depths if (activation, init, d) not in self._stats}
         if missing:
-            if (activation, init, max(DEPTHS)) not in self._stats:
-                missing.add(max(DEPTHS))
+            if self.live and (activation, init, max(DEPTHS)) not in self._stats:
+                missing.add(max(DEPTHS))  # the axes' ranges come from it
             computed = signal_statistics_by_depth(sorted(missing), self.width, activation, init, self.n)
             self._stats.update({(activation, init, d): stats for d, stats in computed.items()})
         return {d: self._stats[(activation, init, d)] for d in depths}
@@ -168,22 +168,26 @@ class InitializationExplorer(Explorer):
                            L.line(4, axes=1, lw=1.5, color=C1, dash=(5.5, 2.4), markers=L.marker("s", 3)),
                            L.text(3, 0.5, 1.02, axes=1, size=9, ha="center", va="bottom")]}]
 
-    def ranges(self, activation: str, init: str) -> tuple[tuple[float, float], tuple[float, float]]:
-        """The histogram's ``log10 |a|`` range and the std axis' range: those of the deepest
-        network, whose first layers every shallower one shares (its gradients shrink or grow
-        over the most layers; a shallower network's line stays inside, or leaves the axes)."""
-        if (activation, init) not in self._ranges:
-            deepest = max(DEPTHS)
-            stats = self.statistics(activation, init, [deepest])[deepest]
+    def ranges(self, activation: str, init: str, depth: int) -> tuple[tuple[float, float], tuple[float, float]]:
+        """The histogram's ``log10 |a|`` range and the std axis' range of the network of ``depth``."""
+        if (activation, init, depth) not in self._ranges:
+            stats = self.statistics(activation, init, [depth])[depth]
             logs = np.concatenate([_log_magnitudes(a)[0] for a in stats["activations"]] + [[0.0]])
             stds = np.array([v for v in stats["activation_std"] + stats["gradient_std"] if math.isfinite(v) and v > 0])
-            self._ranges[(activation, init)] = (
+            self._ranges[(activation, init, depth)] = (
                 (math.floor(logs.min()) - 0.5, math.ceil(logs.max()) + 0.5),
                 (10 ** (math.floor(np.log10(stds.min())) - 0.3), 10 ** (math.ceil(np.log10(stds.max())) + 0.3)))
-        return self._ranges[(activation, init)]
+        return self._ranges[(activation, init, depth)]
+
+    def axes_depth(self, values: Mapping) -> int:
+        """The depth whose ranges the axes take: live, the deepest network (whose first layers every
+        shallower one shares; its gradients shrink or grow over the most layers, so a shallower
+        network's lines stay inside, or leave the axes), so that the axes stay put as the depth
+        moves; static, the panel's own."""
+        return max(DEPTHS) if self.live else int(values["depth"])
 
     def draw_background(self, fig, values: Mapping) -> list:
-        (lo, hi), std_range = self.ranges(values["activation"], values["init"])
+        (lo, hi), std_range = self.ranges(values["activation"], values["init"], self.axes_depth(values))
         ax_hist, ax_std = fig.subplots(1, 2)
         ax_hist.set(xlim=(lo, hi), ylim=(0, 1.15), yticks=[], xlabel=r"$\log_{10}$ |activation|")
         ax_hist.set_title("how large the activations are", fontsize="medium")
@@ -197,7 +201,7 @@ class InitializationExplorer(Explorer):
     def data(self, name: str, values: Mapping) -> L.LayerData:
         depth, init, activation = int(values["depth"]), values["init"], values["activation"]
         stats = self.statistics(activation, init, [depth])[depth]
-        (lo, hi), _ = self.ranges(activation, init)
+        (lo, hi), _ = self.ranges(activation, init, self.axes_depth(values))
         edges = np.arange(lo, hi + 1e-9, 0.25)
         arrays, texts = [], []
         for k in _shown_layers(depth):

@@ -55,6 +55,7 @@ class Explorer:
     scripts: tuple[Path, ...] = ()  # browser scripts that compute layers (registerLayer)
     ncols: int | None = None  # static panels per row
     cache_size: int | None = None  # layer settings kept in the kernel at most (None: all)
+    live: bool = False  # shown live (set by show): backgrounds then serve every setting of their layers
 
     def __init__(self, controls: Mapping):
         self.controls = dict(controls)
@@ -201,4 +202,5 @@ class Explorer:
             return StaticFigure(self, settings, ncols=ncols or self.ncols, title=title)
         from .live import LiveFigure
 
+        self.live = True
         return LiveFigure(self, prefetch=prefetch)

@@ -6,7 +6,8 @@ current setting, then everything computed so far; a thread keeps computing the s
 the controls can reach (:meth:`~course.widgets.explorer.Explorer.ahead`, nearest first)
 and sends each as it is done. So the browser redraws a slider step from data it already
 has; only a setting not yet computed waits for the kernel, which then computes it at once
-(the thread pauses meanwhile).
+(the thread pauses meanwhile). The thread also waits while a cell runs (a training cell
+gets the CPU to itself; with Run All the figures compute ahead once the cells are done).
 """
 from __future__ import annotations
 
@@ -28,6 +29,27 @@ __all__ = ["LiveFigure"]
 
 BATCH = 256  # items per data message when resending what was computed
 _LIVE: "weakref.WeakSet[LiveFigure]" = weakref.WeakSet()
+_NO_CELL_RUNNING = threading.Event()  # set while the kernel runs no cell (always, outside IPython)
+_NO_CELL_RUNNING.set()
+_watching_cells = False
+
+
+def _watch_cells() -> None:
+    """Follow IPython's cells once per process: clear :data:`_NO_CELL_RUNNING` while one runs."""
+    global _watching_cells
+    if _watching_cells:
+        return
+    _watching_cells = True
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with Jupyter
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    shell.events.register("pre_run_cell", lambda *args: _NO_CELL_RUNNING.clear())
+    shell.events.register("post_run_cell", lambda *args: _NO_CELL_RUNNING.set())
+    _NO_CELL_RUNNING.clear()  # this figure is being made by a cell that still runs
 
 
 @atexit.register
@@ -77,6 +99,7 @@ class LiveFigure:
             control.observe(self._on_change, names="value")
         self._provide(explorer.values())  # the first view gets it at once
         if prefetch:
+            _watch_cells()
             self._thread = threading.Thread(target=self._work, daemon=True, name="explorer-ahead")
             self._thread.start()
             _LIVE.add(self)
@@ -160,10 +183,14 @@ class LiveFigure:
 
     # ----- ahead of time ---------------------------------------------------------------------------
     def _pause(self) -> None:
-        """Where the thread ahead gives way: it waits while a person's change is served."""
+        """Where the thread ahead gives way: it waits while a person's change is served, and
+        while a cell runs."""
         if self._stopped:
             raise _Stopped
         self._free.wait()
+        while not _NO_CELL_RUNNING.wait(0.5):
+            if self._stopped:
+                raise _Stopped
         if self._stopped:
             raise _Stopped
 

@@ -101,13 +101,14 @@ class InteractiveFigure:
     # ----- finding it -------------------------------------------------------------------
     @classmethod
     def find(cls, page: Page, *labels: str) -> "InteractiveFigure":
-        """The first cell output whose widget controls have a label matching each of ``labels``."""
+        """The first cell output with, for each of ``labels`` (regular expressions), a control whose
+        label matches it."""
         outputs = page.locator(".jp-OutputArea-output",
                                has=page.locator(".widget-image, .jupyter-widgets img, .course-canvas-figure"))
         for i in range(outputs.count()):
             output = outputs.nth(i)
-            names = " | ".join(output.locator(".widget-label").all_inner_texts())
-            if all(re.search(label, names, re.IGNORECASE) for label in labels):
+            names = [name.strip() for name in output.locator(".widget-label").all_inner_texts()]
+            if all(any(re.search(label, name, re.IGNORECASE) for name in names) for label in labels):
                 return cls(page, output)
         raise LookupError(f"no interactive figure with controls {labels}")
 
@@ -117,7 +118,7 @@ class InteractiveFigure:
         for i in range(boxes.count()):
             box = boxes.nth(i)
             label_el = box.locator(":scope > .widget-label")
-            if label_el.count() and re.search(label, label_el.first.inner_text(), re.IGNORECASE):
+            if label_el.count() and re.search(label, label_el.first.inner_text().strip(), re.IGNORECASE):
                 return box
         raise LookupError(f"no control labelled {label!r}")
 
