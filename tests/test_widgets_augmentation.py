@@ -82,6 +82,12 @@ def test_static_and_live(shapes):
     and the draws, and the layer's Python twin follows the sliders?"""
     static = augmentation_explorer(shapes, titles=list("abcdef"), static=True)
     assert len(static.settings) == 4 and Image.open(io.BytesIO(static.png())).size[1] > 100
+    panels = [static.explorer.layer_data("images", {**static.explorer.values(), **s}).arrays[0]
+              for s in static.settings]
+    for setting, panel in zip(static.settings, panels):
+        twin = rgba_grid(augment_with(shapes, 0, **{**static.explorer.values(), **setting}), 6, True)
+        np.testing.assert_allclose(panel, twin.ravel())
+    assert np.abs(panels[0] - panels[1]).max() > 0.1
     live = augmentation_explorer(shapes, titles=list("abcdef"), static=False)
     (data,) = live.explorer.inputs().values()
     np.testing.assert_allclose(data.arrays[0], shapes.numpy().ravel())

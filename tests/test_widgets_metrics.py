@@ -83,9 +83,13 @@ def test_layer_twin_is_sklearns_operating_point(scored):
 
 
 def test_static_figure_shows_three_thresholds(scored):
-    """Headless, are three thresholds shown, one row each?"""
+    """Headless, are three thresholds shown, one row each, each panel with its own counts?"""
     y, scores = scored
     fig = threshold_explorer(y, scores, static=True)
     assert len(fig.settings) == 3
+    counts = [tuple(fig.explorer.layer_data("threshold", {"threshold": s["threshold"]}).arrays[3])
+              for s in fig.settings]
+    assert counts == [tuple(metrics.confusion_matrix(y, scores >= s["threshold"]).ravel()) for s in fig.settings]
+    assert len(set(counts)) == 3
     width, height = Image.open(io.BytesIO(fig.png())).size
     assert height > 0.6 * width

@@ -112,7 +112,7 @@ class AugmentationExplorer(Explorer):
     def layers(self) -> list[dict]:
         n, channels, height, width = self.X.shape
         rows, cols = self.shape
-        return [{"name": "images", "deps": [], "color": "#000000", "compute": "augment", "inputs": "augment",
+        return [{"name": "images", "deps": list(STRENGTHS), "color": "#000000", "compute": "augment", "inputs": "augment",
                  "geometry": {"n": n, "channels": channels, "height": height, "width": width,
                               "rows": rows, "cols": cols, "max_padding": STRENGTHS["padding"][1]},
                  "parts": [L.image(0, cols, rows, extent=(-0.5, cols - 0.5, rows - 0.5, -0.5))]}]

@@ -9,7 +9,8 @@ A lecture's explorer subclasses :class:`Explorer` and says
 - ``data(name, values)``: a layer's :class:`~course.widgets.layers.LayerData` at a setting,
   computed in the kernel; or, for a layer the browser computes (``"compute"``), ``inputs()``
   sent once and ``compute(name, values)``, the Python twin of the browser's function (the
-  static figure uses it, and a test holds the two together).
+  static figure uses it, and a test holds the two together); its ``deps`` are the controls
+  the computation reads.
 
 :meth:`Explorer.show` returns a :class:`~course.widgets.live.LiveFigure` in a live notebook
 and a :class:`~course.widgets.static.StaticFigure` headless. Live, every setting a control

@@ -68,7 +68,8 @@ class ThresholdExplorer(Explorer):
         n = len(self.y_true)
         texts = [L.text(i, j, r, axes=3, coords="data", size=12, ha="center", va="center")
                  for i, (r, j) in enumerate(((0, 0), (0, 1), (1, 0), (1, 1)))]
-        return [{"name": "threshold", "deps": [], "color": "#000000", "compute": "threshold", "inputs": "threshold",
+        return [{"name": "threshold", "deps": ["threshold"], "color": "#000000", "compute": "threshold",
+                 "inputs": "threshold",
                  "parts": [L.line(0, axes=0, lw=2, ycoords="axes"),
                            L.line(1, axes=1, lw=0, markers=L.marker("o", 8)),
                            L.line(2, axes=2, lw=0, markers=L.marker("o", 8)),
