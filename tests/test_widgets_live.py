@@ -163,3 +163,31 @@ def test_headless_explorer_is_static_and_live_one_is_live():
     bundle = live._repr_mimebundle_()
     assert "image/png" in bundle and "application/vnd.jupyter.widget-view+json" in bundle
     assert live.values()["batch_size"] == NUM_EXAMPLES
+
+
+def test_the_thread_ahead_waits_while_a_cell_runs(monkeypatch):
+    """In IPython, does the thread ahead compute nothing while the cell that made the figure (or
+    any later cell) runs, and everything once the kernel is idle?"""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from course.widgets import live as live_module
+    from course.widgets.debugging import activation_explorer
+
+    shell = InteractiveShell.instance()
+    monkeypatch.setattr(live_module, "_watching_cells", False)
+    try:
+        figure = activation_explorer(static=False)
+        explorer = figure.explorer
+        time.sleep(1.0)
+        assert len(explorer.computed()[1]) == 1  # only the setting shown: the cell still runs
+        shell.events.trigger("post_run_cell", None)
+        deadline = time.monotonic() + 60
+        while len(explorer.computed()[1]) < 5 * 51 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(explorer.computed()[1]) == 5 * 51
+    finally:
+        shell.events.unregister("pre_run_cell", live_module._cell_started)
+        shell.events.unregister("post_run_cell", live_module._cell_finished)
+        live_module._cell_finished()
+        figure.stop()
+        InteractiveShell.clear_instance()

@@ -34,12 +34,19 @@ _NO_CELL_RUNNING.set()
 _watching_cells = False
 
 
+def _cell_started(*args) -> None:
+    _NO_CELL_RUNNING.clear()
+
+
+def _cell_finished(*args) -> None:
+    _NO_CELL_RUNNING.set()
+
+
 def _watch_cells() -> None:
-    """Follow IPython's cells once per process: clear :data:`_NO_CELL_RUNNING` while one runs."""
+    """Follow IPython's cells, once per process: :data:`_NO_CELL_RUNNING` is clear while one runs."""
     global _watching_cells
     if _watching_cells:
         return
-    _watching_cells = True
     try:
         from IPython import get_ipython
     except ImportError:  # pragma: no cover - IPython comes with Jupyter
@@ -47,16 +54,10 @@ def _watch_cells() -> None:
     shell = get_ipython()
     if shell is None:
         return
-    shell.events.register("pre_run_cell", lambda *args: _NO_CELL_RUNNING.clear())
-    shell.events.register("post_run_cell", lambda *args: _NO_CELL_RUNNING.set())
-    _NO_CELL_RUNNING.clear()  # this figure is being made by a cell that still runs
-
-
-@atexit.register
-def _stop_all() -> None:
-    """Stop computing ahead before the interpreter exits (torch must not be mid-step)."""
-    for figure in list(_LIVE):
-        figure.stop()
+    _watching_cells = True
+    shell.events.register("pre_run_cell", _cell_started)
+    shell.events.register("post_run_cell", _cell_finished)
+    _cell_started()  # this figure is being made by a cell that still runs
 
 
 class _Stopped(Exception):
@@ -187,6 +188,7 @@ class LiveFigure:
         while a cell runs."""
         if self._stopped:
             raise _Stopped
+        time.sleep(0)  # hand the interpreter to the kernel's thread now, not at the next 5 ms switch
         self._free.wait()
         while not _NO_CELL_RUNNING.wait(0.5):
             if self._stopped:
