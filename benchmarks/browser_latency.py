@@ -86,27 +86,30 @@ def main(argv=None) -> int:
                     figure.output.scroll_into_view_if_needed()
                     result = drive(figure, widget, pace=args.pace / 1000, switch=args.switch / 1000,
                                    check_pixels=False)
-                    rows.append((widget.name, result.latencies))
+                    rows.append((widget.name, result.latencies, result.waited))
                 page.close()
                 server.shutdown_kernels(f"course/lectures/{path.name}")
         finally:
             context.close()
             server.stop()
     share.__exit__()
-    width = max(len(name) + len(control) for name, latencies in rows for control in latencies) + 6
-    print(f"\n{'figure: control':<{width}}{'n':>4}{'median':>8}{'p90':>8}{'max':>8}   (ms from a move to the new figure)")
+    width = max(len(name) + len(control) for name, latencies, _ in rows for control in latencies) + 6
+    print(f"\n{'figure: control':<{width}}{'n':>4}{'median':>8}{'p90':>8}{'max':>8}{'waited':>8}"
+          "   (ms from a move to the new figure; waited: moves whose data the kernel had not sent yet)")
     summary = []
-    for name, latencies in rows:
+    for name, latencies, waited in rows:
         for control, values in latencies.items():
             values = np.array(values)
             print(f"{name + ': ' + control.strip('^$'):<{width}}{len(values):>4}{np.median(values):>8.1f}"
-                  f"{np.percentile(values, 90):>8.1f}{values.max():>8.1f}")
+                  f"{np.percentile(values, 90):>8.1f}{values.max():>8.1f}{waited.get(control, 0):>8}")
         every = np.concatenate([np.array(v) for v in latencies.values()])
-        summary.append((name, len(every), float(np.median(every)), float(np.percentile(every, 90))))
+        summary.append((name, len(every), float(np.median(every)), float(np.percentile(every, 90)),
+                        sum(waited.values())))
     print()
-    for name, count, median, p90 in summary:
+    for name, count, median, p90, waited in summary:
         verdict = "met" if p90 <= TARGET_P90_MS else "NOT met"
-        print(f"{name:<26} {count:>3} moves: median {median:6.1f} ms, p90 {p90:6.1f} ms  (p90 <= 50 ms: {verdict})")
+        print(f"{name:<26} {count:>3} moves: median {median:6.1f} ms, p90 {p90:6.1f} ms  (p90 <= 50 ms: {verdict});"
+              f" {waited} waited for the kernel")
     print(f"load average after the run: {os.getloadavg()[0]:.2f}")
     print(share.summary())
     return 0

@@ -191,3 +191,24 @@ def test_the_thread_ahead_waits_while_a_cell_runs(monkeypatch):
         live_module._cell_finished()
         figure.stop()
         InteractiveShell.clear_instance()
+
+
+def test_the_figure_moved_last_computes_ahead_alone():
+    """While the figure a person moved last has work ahead, does another figure's thread wait,
+    and go on once the moved one is done?"""
+    from course.widgets.debugging import activation_explorer
+
+    moved = activation_explorer(static=False, prefetch=False)
+    moved.set(negative_slope=0.2)  # a person's move: this figure has the attention now
+    moved._working.set()  # ...and work ahead
+    other = activation_explorer(static=False)
+    try:
+        time.sleep(1.0)
+        assert len(other.explorer.computed()[1]) == 1
+        moved._working.clear()
+        deadline = time.monotonic() + 60
+        while len(other.explorer.computed()[1]) < 5 * 51 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(other.explorer.computed()[1]) == 5 * 51
+    finally:
+        other.stop()

@@ -10,8 +10,9 @@
 // at once from the data already sent; only a setting never sent waits for the kernel. A layer
 // with `compute` is computed here, by a function a lecture script registers (registerLayer),
 // from `inputs` sent once. After each complete redraw the element's data-frame attribute
-// counts up (tests time it). Backgrounds are decoded when they arrive, so switching to one
-// draws a bitmap.
+// counts up (tests time it), and after a move whose data the browser lacked, data-misses
+// (benchmarks count the moves that waited for the kernel). Backgrounds are decoded when they
+// arrive, so switching to one draws a bitmap.
 //
 // Lecture scripts are appended to this module (canvas_figure.module_source): they may use
 // registerLayer and the helpers exported below.
@@ -318,15 +319,17 @@ function render({ model, el }) {
   el.append(box);
   const ctx = canvas.getContext("2d");
   let frames = 0;
+  let misses = 0;
   let shownBackground = null;
 
+  // draws what the browser has; returns whether that was everything the controls ask for
   const redraw = () => {
     store.waiting.clear();
     const bgKey = backgroundKey(model);
     const background = store.backgrounds.get(bgKey);
     if (!background || !background.bitmap) {
       store.waiting.add(`background:${bgKey}`); // asked for: it comes with the kernel's answer
-      return;
+      return false;
     }
     const { width, height } = background;
     const ratio = window.devicePixelRatio || 1;
@@ -366,16 +369,23 @@ function render({ model, el }) {
       frames += 1;
       el.dataset.frame = String(frames);
     }
+    return complete;
+  };
+  const moved = () => {
+    if (!redraw()) {
+      misses += 1;
+      el.dataset.misses = String(misses);
+    }
   };
 
   store.views.add(redraw);
   const names = ["layers", "background_deps", "visible_control", "steps_control"];
   for (const name of model.get("control_traits")) names.push(name);
-  for (const name of names) model.on(`change:${name}`, redraw);
+  for (const name of names) model.on(`change:${name}`, moved);
   redraw();
   return () => {
     store.views.delete(redraw);
-    for (const name of names) model.off(`change:${name}`, redraw);
+    for (const name of names) model.off(`change:${name}`, moved);
   };
 }
 

@@ -7,7 +7,8 @@ the controls can reach (:meth:`~course.widgets.explorer.Explorer.ahead`, nearest
 and sends each as it is done. So the browser redraws a slider step from data it already
 has; only a setting not yet computed waits for the kernel, which then computes it at once
 (the thread pauses meanwhile). The thread also waits while a cell runs (a training cell
-gets the CPU to itself; with Run All the figures compute ahead once the cells are done).
+gets the CPU to itself; with Run All the figures compute ahead once the cells are done), and
+while the figure a person moved last computes ahead (it has the person's attention).
 """
 from __future__ import annotations
 
@@ -32,6 +33,11 @@ _LIVE: "weakref.WeakSet[LiveFigure]" = weakref.WeakSet()
 _NO_CELL_RUNNING = threading.Event()  # set while the kernel runs no cell (always, outside IPython)
 _NO_CELL_RUNNING.set()
 _watching_cells = False
+_focus: "weakref.ref[LiveFigure] | None" = None  # the figure a person moved last
+
+
+def _focused() -> "LiveFigure | None":
+    return _focus() if _focus is not None else None
 
 
 def _cell_started(*args) -> None:
@@ -58,6 +64,13 @@ def _watch_cells() -> None:
     shell.events.register("pre_run_cell", _cell_started)
     shell.events.register("post_run_cell", _cell_finished)
     _cell_started()  # this figure is being made by a cell that still runs
+
+
+@atexit.register
+def _stop_all() -> None:
+    """Stop computing ahead before the interpreter exits (torch must not be mid-step)."""
+    for figure in list(_LIVE):
+        figure.stop()
 
 
 class _Stopped(Exception):
@@ -89,6 +102,7 @@ class LiveFigure:
         self._free = threading.Event()  # cleared while a person's change is served
         self._free.set()
         self._stopped = False
+        self._working = threading.Event()  # set while this figure's thread computes ahead
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
         self.canvas = CanvasFigure(self.controls, explorer.layers(), visible=explorer.visible,
@@ -157,6 +171,8 @@ class LiveFigure:
             self._free.set()
         if change is not None:
             self.latencies.append(time.perf_counter() - start)
+            global _focus
+            _focus = weakref.ref(self)
         self._replan(values, moved)
 
     def _replan(self, values: dict, moved: str | None) -> None:
@@ -184,8 +200,8 @@ class LiveFigure:
 
     # ----- ahead of time ---------------------------------------------------------------------------
     def _pause(self) -> None:
-        """Where the thread ahead gives way: it waits while a person's change is served, and
-        while a cell runs."""
+        """Where the thread ahead gives way: it waits while a person's change is served, while
+        a cell runs, and while the figure moved last (another one) computes ahead."""
         if self._stopped:
             raise _Stopped
         time.sleep(0)  # hand the interpreter to the kernel's thread now, not at the next 5 ms switch
@@ -193,6 +209,11 @@ class LiveFigure:
         while not _NO_CELL_RUNNING.wait(0.5):
             if self._stopped:
                 raise _Stopped
+        focused = _focused()
+        while focused is not None and focused is not self and focused._working.is_set():
+            if self._stopped:
+                raise _Stopped
+            time.sleep(0.05)
         if self._stopped:
             raise _Stopped
 
@@ -212,12 +233,15 @@ class LiveFigure:
                 while self._generation == done_with and not self._stopped:
                     self._wake.wait()
                 generation, (values, moved) = self._generation, self._plan
+            self._working.set()
             try:
                 self.compute_ahead(values, moved, generation)
             except _Stopped:
                 return
             except Exception:  # noqa: BLE001 - a setting that fails is computed (and reported) if asked for
                 pass
+            finally:
+                self._working.clear()
             if generation == self._generation:
                 done_with = generation
 

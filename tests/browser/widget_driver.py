@@ -131,6 +131,11 @@ class InteractiveFigure:
     def updates(self) -> int:
         return self.output.evaluate("root => root.__latencyProbe.updates")
 
+    @property
+    def misses(self) -> int:
+        """How many moves found data missing in the browser (they waited for the kernel)."""
+        return int(self.image.evaluate("el => Number(el.dataset.misses || 0)"))
+
     def latencies_ms(self) -> list[float]:
         return self.output.evaluate("root => root.__latencyProbe.samples.slice()")
 

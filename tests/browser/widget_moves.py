@@ -58,9 +58,11 @@ WIDGETS = (
 @dataclass
 class Drive:
     """What driving a figure gave: per control, the ms from each move to the new figure on
-    screen, and the moves after which the figure showed the same pixels."""
+    screen and how many moves waited for the kernel (the browser lacked their data); the moves
+    after which the figure showed the same pixels."""
 
     latencies: dict[str, list[float]] = field(default_factory=dict)
+    waited: dict[str, int] = field(default_factory=dict)
     unchanged: list[str] = field(default_factory=list)
 
 
@@ -70,8 +72,10 @@ def drive(figure: InteractiveFigure, widget: Widget, pace: float = 0.0, switch: 
     before the first move on a control (a person's pace; 0: at once); ``check_pixels``: compare
     the figure before and after each move."""
     result = Drive()
+    canvas = figure.image.evaluate("el => el.classList.contains('course-canvas-figure')")
     for move in widget.moves:
         first = len(figure.latencies_ms())
+        misses = figure.misses if canvas else 0
         for step in range(move.times):
             before = figure.png() if check_pixels else None
             if switch and step == 0:
@@ -88,4 +92,5 @@ def drive(figure: InteractiveFigure, widget: Widget, pace: float = 0.0, switch: 
         if screenshot is not None:
             screenshot(figure.output, f"{widget.name.replace(' ', '-')}-{move.control.strip('^$')}")
         result.latencies.setdefault(move.control, []).extend(figure.latencies_ms()[first:])
+        result.waited[move.control] = result.waited.get(move.control, 0) + (figure.misses - misses if canvas else 0)
     return result
