@@ -50,9 +50,10 @@ How to add a widget
    that show the point, and say in its docstring what to look for.
 
 3. Tests: ``tests/test_widgets_<lecture>.py`` compares the data with an outside oracle (torch,
-   scikit-learn) and checks the static figure; ``tests/browser/test_widgets_in_lab.py`` moves
-   every control in JupyterLab and checks the pixels change; add the widget to
-   ``benchmarks/widget_latency.py`` (kernel) and ``benchmarks/browser_latency.py`` (browser).
+   scikit-learn) and checks the static figure. Add the figure and the moves a person makes on
+   each control to ``tests/browser/widget_moves.py``: ``tests/browser/test_widgets_in_lab.py``
+   then makes them in JupyterLab and checks the pixels change, and ``benchmarks.browser_latency``
+   times them; add it to ``benchmarks/widget_latency.py`` too (the kernel's share).
 """
 from .explorer import Explorer
 from .image_figure import InteractiveFigure, interactive_figure
