@@ -105,8 +105,8 @@ class OptimizerExplorer(Explorer):
                     continue
                 setting = {**values, control: value}
                 rank = (0 if control == moved else 1, abs(index - here))
-                if control == "surface":
-                    ranked.append(((rank[0], rank[1] - 0.5), ("background", None, setting)))
+                if control == "surface":  # its contours after the nearest paths: they take longest
+                    ranked.append(((rank[0], rank[1] + 0.25), ("background", None, setting)))
                 ranked += [(rank, ("layer", name, setting)) for name in shown if control in depends_on(name)]
         ranked += [((1, 1.5), ("layer", name, dict(values))) for name in OPTIMIZERS if name not in shown]
         ranked.sort(key=lambda item: item[0])
@@ -180,10 +180,10 @@ def optimizer_explorer(surface: str = "Beale", optimizers=("Momentum", "RMSprop"
 
 
 class ScheduleExplorer(Explorer):
-    """The multiplier ``η_k / η`` of every chosen schedule over ``T`` steps."""
+    """The multiplier ``η_k / η`` of every chosen schedule over ``T`` steps, on an axis of the
+    slider's longest run (a shorter run's curve ends at its ``T``)."""
 
     figsize = (6.0, 3.6)
-    background_deps = ("num_steps",)  # the x axis spans the T steps
     visible = "schedules"
     legend = {"axes": 0, "loc": "upper right"}
 
@@ -196,7 +196,7 @@ class ScheduleExplorer(Explorer):
         ax = fig.add_subplot()
         ax.set_xlabel("step k (iteration or epoch)")
         ax.set_ylabel(r"$\eta_k / \eta$ (multiplier of the optimizer's lr)")
-        ax.set_xlim(0, values["num_steps"])
+        ax.set_xlim(0, self.controls["num_steps"].max)
         ax.set_ylim(0, 1.08)
         ax.grid(alpha=0.3)
         return [ax]
@@ -218,9 +218,10 @@ def schedule_explorer(schedules=("step", "exponential", "inverse-time", "cosine"
     """Learning-rate curves of the schedules in :mod:`course.schedules`, with sliders.
 
     Every schedule multiplies the optimizer's learning rate ``η`` by a factor; the figure
-    shows that factor ``η_k / η`` over ``T`` steps. What to look for: every schedule but
-    inverse-time is defined over the horizon ``T``, so moving ``T`` stretches its curve
-    without changing its shape; inverse-time's ``ε`` sets how fast it falls; cyclical,
+    shows that factor ``η_k / η`` over ``T`` steps (the axis spans the slider's longest run).
+    What to look for: every schedule is defined over the horizon ``T``, so moving ``T``
+    stretches its curve without changing its shape (inverse-time takes ε = 10/T by default; this
+    slider sets ε itself, so its curve keeps falling at the same rate whatever T); cyclical,
     warm restarts and one-cycle raise the rate again.
     """
     import ipywidgets as widgets
