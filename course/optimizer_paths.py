@@ -16,13 +16,15 @@ at step ``t`` holds the first 16 examples of step ``t``'s permutation, a batch o
 The noise does not depend on ``x`` (real per-example gradients do); the tilts are scaled to
 the surface's gradient at its start (``NOISE_SCALE``).
 
-**Computed together.** :func:`paths` runs settings that differ only in learning rate,
-momentum/β₁ or batch size in one ``torch.optim`` optimizer: one parameter group per
-(learning rate, β), one row of the group's ``(rows, 2)`` parameter per batch size. Every
-optimizer here except L-BFGS updates each coordinate on its own, so each row follows
-exactly the path it would follow alone (a test checks it against single runs); L-BFGS,
-``reduce-on-plateau`` (one loss to watch) and the schedules built from the first group's
-learning rate (``cyclical``, ``one-cycle``) are run one setting (or one group) at a time.
+**Computed together.** :func:`paths` runs every setting of one optimizer in one
+``torch.optim`` optimizer: one parameter group per (learning rate, β, schedule), one row of
+the group's ``(rows, 2)`` parameter per (surface, batch size). Every optimizer here except
+L-BFGS updates each coordinate on its own, so each row follows exactly the path it would
+follow alone (a test checks it against single runs). A group's schedule is a ``LambdaLR`` of
+the multipliers torch's own scheduler produces over the horizon (:func:`multipliers`): the
+same learning rates, to rounding, whatever the other groups use. L-BFGS (its step looks at
+all parameters together) and ``reduce-on-plateau`` (it watches one loss) run one setting at
+a time, with torch's scheduler itself.
 """
 from __future__ import annotations
 
@@ -35,11 +37,11 @@ from typing import Callable, Iterable, Iterator, Sequence
 import numpy as np
 import torch
 
-from .schedules import make_scheduler
+from .schedules import lr_curve, make_scheduler
 from .surfaces import SURFACES, Surface
 
 __all__ = ["MAX_STEPS", "NUM_EXAMPLES", "BATCH_SIZES", "NOISE_SCALE", "OptimizerSpec", "OPTIMIZERS",
-           "PathSetting", "path_setting", "depends_on", "MiniBatchNoise", "paths", "iter_paths",
+           "PathSetting", "path_setting", "depends_on", "MiniBatchNoise", "multipliers", "paths", "iter_paths",
            "optimizer_paths", "loss_gap"]
 
 MAX_STEPS = 300  # the iteration slider's maximum, and the horizon of every schedule
@@ -94,9 +96,6 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
                                                          ("history_size", 10),
                                                          ("line_search_fn", "strong_wolfe"))),
 }
-
-#: schedules whose torch scheduler treats every parameter group alone, from the group's own lr
-PER_GROUP_SCHEDULES = ("constant", "step", "exponential", "inverse-time", "cosine", "warm restarts")
 
 
 @dataclass(frozen=True)
@@ -191,12 +190,14 @@ MAX_GROUPS = 32  # parameter groups in one run at most (a run is one unit of wor
 
 def _run_key(setting: PathSetting) -> tuple:
     """Settings with the same key run in one optimizer (see the module docstring)."""
-    shared = (setting.optimizer, setting.surface, setting.schedule)
     if setting.optimizer == "L-BFGS" or setting.schedule == "reduce-on-plateau":
-        return (*shared, setting.lr, setting.beta, setting.batch_size)
-    if setting.schedule not in PER_GROUP_SCHEDULES:
-        return (*shared, setting.lr, setting.beta)
-    return shared
+        return (setting,)  # alone: L-BFGS's step looks at all parameters, the plateau at one loss
+    return (setting.optimizer,)
+
+
+def _group(setting: PathSetting) -> tuple:
+    """A parameter group: the hyperparameters and the schedule; its rows are surface x batch size."""
+    return setting.lr, setting.beta, setting.schedule
 
 
 def _runs(settings: Sequence[PathSetting]) -> list[list[PathSetting]]:
@@ -205,43 +206,64 @@ def _runs(settings: Sequence[PathSetting]) -> list[list[PathSetting]]:
     order: list[list[PathSetting]] = []
     for setting in settings:
         chunks = runs.setdefault(_run_key(setting), [])
-        groups = {(s.lr, s.beta) for s in chunks[-1]} if chunks else set()
-        if not chunks or ((setting.lr, setting.beta) not in groups and len(groups) >= MAX_GROUPS):
+        groups = {_group(s) for s in chunks[-1]} if chunks else set()
+        if not chunks or (_group(setting) not in groups and len(groups) >= MAX_GROUPS):
             chunks.append([])
             order.append(chunks[-1])
         chunks[-1].append(setting)
     return order
 
 
+@lru_cache(maxsize=None)
+def multipliers(schedule: str) -> np.ndarray:
+    """``η_k / η`` of ``schedule`` over the explorer's horizon, as torch's scheduler makes it
+    (:func:`course.schedules.lr_curve` steps it on a learning rate of 1)."""
+    curve = lr_curve(schedule, 1.0, MAX_STEPS)
+    curve.setflags(write=False)
+    return curve
+
+
+def _scheduler(optimizer, schedules: Sequence[str]):
+    """One schedule per parameter group: torch's own scheduler when a run has one group (L-BFGS,
+    reduce-on-plateau), else a ``LambdaLR`` of each group's multipliers (the same rates)."""
+    if len(schedules) == 1 and (schedules[0] == "reduce-on-plateau" or isinstance(optimizer, torch.optim.LBFGS)):
+        return make_scheduler(schedules[0], optimizer, MAX_STEPS)
+    tables = [multipliers(name) for name in schedules]
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, [lambda k, table=table: float(table[min(k, MAX_STEPS - 1)]) for table in tables])
+
+
 def _run(settings: list[PathSetting], pause: Callable[[], None] | None = None) -> dict[PathSetting, np.ndarray]:
     """The paths of settings that share a run key, stepped together."""
-    first = settings[0]
-    spec, surface = OPTIMIZERS[first.optimizer], SURFACES[first.surface]
-    noise = _noise(first.surface)
+    spec = OPTIMIZERS[settings[0].optimizer]
     groups: dict[tuple, list[PathSetting]] = {}
     for setting in settings:
-        groups.setdefault((setting.lr, setting.beta), []).append(setting)
+        groups.setdefault(_group(setting), []).append(setting)
     params, param_groups, rows = [], [], []
-    for (lr, beta), members in groups.items():
-        p = torch.tensor([surface.start] * len(members), dtype=torch.float64, requires_grad=True)
+    for (lr, beta, _), members in groups.items():
+        p = torch.tensor([SURFACES[s.surface].start for s in members], dtype=torch.float64, requires_grad=True)
         params.append(p)
         param_groups.append({"params": [p], **spec.build_kwargs(lr, beta)})
         rows += members
     optimizer = spec.optimizer_cls(param_groups, **{k: v for k, v in param_groups[0].items() if k != "params"})
-    scheduler = make_scheduler(first.schedule, optimizer, MAX_STEPS)
+    scheduler = _scheduler(optimizer, [schedule for _, _, schedule in groups])
     sizes = np.array([s.batch_size for s in rows])
+    surfaces = {name: np.array([s.surface == name for s in rows]) for name in dict.fromkeys(s.surface for s in rows)}
     out = np.full((MAX_STEPS + 1, len(rows), 2), np.nan)
-    out[0] = surface.start
+    out[0] = [SURFACES[s.surface].start for s in rows]
     alive = np.ones(len(rows), dtype=bool)
     bounds = np.cumsum([0] + [len(members) for members in groups.values()])
 
     def evaluate(step: int) -> float:
         """Loss and gradients of every row at its current point, for step ``step``'s batch."""
         points = torch.cat([p.detach() for p in params]).numpy()
-        value, grad = _value_and_grad(surface, points)
-        tilt = noise.noise(step, sizes)
-        with np.errstate(all="ignore"):  # a diverged row is inf; it is cut from its path
-            value, grad = value + (tilt * points).sum(axis=1), grad + tilt
+        value, grad = np.empty(len(rows)), np.empty_like(points)
+        for name, mask in surfaces.items():
+            value[mask], grad[mask] = _value_and_grad(SURFACES[name], points[mask])
+            tilt = _noise(name).noise(step, sizes[mask])
+            with np.errstate(all="ignore"):  # a diverged row is inf; it is cut from its path
+                value[mask] += (tilt * points[mask]).sum(axis=1)
+                grad[mask] += tilt
         for p, lo, hi in zip(params, bounds[:-1], bounds[1:]):
             # a new tensor each time: L-BFGS keeps views of earlier gradients
             p.grad = torch.from_numpy(np.ascontiguousarray(grad[lo:hi]))

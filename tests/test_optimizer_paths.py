@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from course.optimizer_paths import (BATCH_SIZES, MAX_STEPS, NUM_EXAMPLES, OPTIMIZERS, MiniBatchNoise, depends_on,
-                                    optimizer_paths, path_setting, paths)
+                                    multipliers, optimizer_paths, path_setting, paths)
 from course.schedules import SCHEDULES, make_scheduler
 from course.surfaces import BEALE, ILL_CONDITIONED, SURFACES, optimizer_path
 
@@ -57,18 +57,36 @@ def test_a_path_is_what_torch_optim_computes(name):
         np.testing.assert_allclose(got, torch_path(setting, 80), rtol=1e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize("schedule", ["constant", "step", "cosine", "warm restarts", "cyclical", "one-cycle",
-                                      "reduce-on-plateau"])
 @pytest.mark.parametrize("name", ["Momentum", "Adam", "NAdam", "AdaGrad", "L-BFGS"])
-def test_settings_run_together_follow_their_paths_alone(name, schedule):
-    """Are the paths of settings run in one optimizer (parameter groups per learning rate and β,
-    rows per batch size) those of each setting run alone, for every kind of schedule?"""
-    settings = [path_setting(name, "Ill-conditioned quadratic", lr, lr * 20, beta, schedule, batch)
+def test_settings_run_together_follow_their_paths_alone(name):
+    """Are the paths of settings run in one optimizer (a parameter group per learning rate, β
+    and schedule, a row per surface and batch size) those of each setting run alone with
+    torch's own scheduler, for every schedule?"""
+    settings = [path_setting(name, surface, lr, lr * 20, beta, schedule, batch)
+                for surface in ("Ill-conditioned quadratic", "Saddle") for schedule in SCHEDULES
                 for lr in (1e-3, 1e-2) for beta in (0.5, 0.9) for batch in (4, NUM_EXAMPLES)]
     together = paths(settings)
     for setting in dict.fromkeys(settings):
         alone = torch_path(setting, 60)
         np.testing.assert_allclose(together[setting][:61], alone, rtol=1e-6, atol=1e-6, err_msg=str(setting))
+
+
+def test_a_schedule_is_torchs_learning_rates():
+    """Are the multipliers a group's LambdaLR applies the learning rates torch's own scheduler
+    sets, step by step, over the horizon?"""
+    for schedule in SCHEDULES:
+        if schedule == "reduce-on-plateau":
+            continue
+        x = torch.zeros(2, requires_grad=True)
+        optimizer = torch.optim.SGD([x], lr=0.3)
+        scheduler = make_scheduler(schedule, optimizer, MAX_STEPS)
+        rates = []
+        for _ in range(MAX_STEPS):
+            rates.append(optimizer.param_groups[0]["lr"])
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+        np.testing.assert_allclose(0.3 * multipliers(schedule), rates, rtol=1e-12, err_msg=schedule)
 
 
 def test_the_full_batch_is_the_surface_and_mini_batches_shrink_like_one_over_root_b():
