@@ -119,12 +119,15 @@ def test_everything_one_move_away_is_computed_ahead(live):
 
 
 def test_moved_control_comes_first_ahead(live):
-    """Is the control just moved first in line ahead (a person moving a slider moves it again)?"""
+    """After the surfaces' contours (rendered once), is the control just moved first in line
+    ahead (a person moving a slider moves it again)?"""
     values = live.figure.values()
     items = list(live.figure.explorer.ahead(values, moved="beta"))
-    first = items[:10]
-    assert all(kind == "layer" for kind, _, _ in first)
-    assert all(setting["beta"] != values["beta"] for _, _, setting in first)
+    assert [setting["surface"] for kind, _, setting in items[:3]] == ["Rosenbrock", "Ill-conditioned quadratic",
+                                                                     "Saddle"]
+    assert all(kind == "background" for kind, _, _ in items[:3])
+    first = items[3:13]
+    assert all(kind == "layer" and setting["beta"] != values["beta"] for kind, _, setting in first)
 
 
 def test_the_thread_ahead_gives_way_and_keeps_up():

@@ -35,7 +35,7 @@ __all__ = ["OPTIMIZER_COLORS", "BETAS", "OptimizerExplorer", "ScheduleExplorer",
 
 # one colour per optimizer, the same in every figure (tab10 and two more)
 OPTIMIZER_COLORS = dict(zip(OPTIMIZERS, PATH_COLORS[:10] + ["black", "goldenrod"]))
-AHEAD_WINDOW = 40  # settings computed ahead together at most
+AHEAD_WINDOW = 12  # settings computed ahead together first (then up to 128)
 #: the momentum/β₁ slider's values: the effective step 1/(1-β) from 1 to 100
 BETAS = (0.0, 0.3, 0.5, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.99)
 
@@ -91,10 +91,10 @@ class OptimizerExplorer(Explorer):
         return self._layer_data(setting, paths([setting])[setting])
 
     def ahead(self, values: Mapping, moved: str | None = None):
-        """The settings one move away, most likely first: the control just moved (all its
-        values, nearest first), then every other control's values for the shown optimizers,
-        nearest first (each surface's background before its paths), the other optimizers
-        here after the nearest."""
+        """The settings one move away, most likely first: every surface's contours (rendered
+        once; a render holds the interpreter, which would hold up a person's move later), the
+        control just moved (all its values, nearest first), then every other control's values
+        for the shown optimizers, nearest first, the other optimizers here after the nearest."""
         shown = [name for name in OPTIMIZERS if name in values["optimizers"]]
         ranked = []
         for control in ("lr_sgd", "lr_adaptive", "beta", "batch_size", "schedule", "surface"):
@@ -105,8 +105,8 @@ class OptimizerExplorer(Explorer):
                     continue
                 setting = {**values, control: value}
                 rank = (0 if control == moved else 1, abs(index - here))
-                if control == "surface":  # its contours after the nearest paths: they take longest
-                    ranked.append(((rank[0], rank[1] + 0.25), ("background", None, setting)))
+                if control == "surface":
+                    ranked.append(((-1, abs(index - here)), ("background", None, setting)))
                 ranked += [(rank, ("layer", name, setting)) for name in shown if control in depends_on(name)]
         ranked += [((1, 1.5), ("layer", name, dict(values))) for name in OPTIMIZERS if name not in shown]
         ranked.sort(key=lambda item: item[0])
@@ -119,10 +119,13 @@ class OptimizerExplorer(Explorer):
 
     def compute_ahead(self, items: Sequence, pause):
         """Paths run together where torch allows (:func:`course.optimizer_paths.iter_paths`), a
-        window of the likeliest settings at a time (the nearest ones are not held up by far ones)."""
-        for start in range(0, len(items), AHEAD_WINDOW):
+        window of the likeliest settings at a time, small first (the nearest ones are not held up
+        by far ones), then larger (more settings per run)."""
+        start, window = 0, AHEAD_WINDOW
+        while start < len(items):
+            chunk, start, window = items[start:start + window], start + window, min(4 * window, 128)
             wanted: dict = {}
-            for name, values in items[start:start + AHEAD_WINDOW]:
+            for name, values in chunk:
                 wanted.setdefault(self.setting(name, values), []).append((name, values))
             for result in iter_paths(wanted, pause):
                 yield [(name, values, self._layer_data(setting, path))
