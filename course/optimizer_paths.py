@@ -41,7 +41,8 @@ from .schedules import lr_curve, make_scheduler
 from .surfaces import SURFACES, Surface
 
 __all__ = ["MAX_STEPS", "NUM_EXAMPLES", "BATCH_SIZES", "NOISE_SCALE", "OptimizerSpec", "OPTIMIZERS",
-           "PathSetting", "path_setting", "depends_on", "MiniBatchNoise", "multipliers", "paths", "iter_paths",
+           "PathSetting", "path_setting", "depends_on", "MiniBatchNoise", "multipliers", "paths", "path_prefix",
+           "iter_paths",
            "optimizer_paths", "loss_gap"]
 
 MAX_STEPS = 300  # the iteration slider's maximum, and the horizon of every schedule
@@ -233,8 +234,10 @@ def _scheduler(optimizer, schedules: Sequence[str]):
         optimizer, [lambda k, table=table: float(table[min(k, MAX_STEPS - 1)]) for table in tables])
 
 
-def _run(settings: list[PathSetting], pause: Callable[[], None] | None = None) -> dict[PathSetting, np.ndarray]:
-    """The paths of settings that share a run key, stepped together."""
+def _run(settings: list[PathSetting], pause: Callable[[], None] | None = None,
+         steps: int = MAX_STEPS) -> dict[PathSetting, np.ndarray]:
+    """The paths of settings that share a run key, stepped together (the first ``steps`` steps;
+    NaN after them)."""
     spec = OPTIMIZERS[settings[0].optimizer]
     groups: dict[tuple, list[PathSetting]] = {}
     for setting in settings:
@@ -270,7 +273,7 @@ def _run(settings: list[PathSetting], pause: Callable[[], None] | None = None) -
         return float(value.sum())  # one row when it matters (L-BFGS, reduce-on-plateau)
 
     with torch.no_grad():
-        for step in range(MAX_STEPS):
+        for step in range(steps):
             if pause is not None:
                 pause()
             loss = optimizer.step(lambda: evaluate(step))
@@ -303,6 +306,16 @@ def iter_paths(settings: Iterable[PathSetting], pause: Callable[[], None] | None
             while len(_CACHE) > CACHE_SIZE:
                 _CACHE.popitem(last=False)
         yield result
+
+
+def path_prefix(setting: PathSetting, steps: int) -> np.ndarray:
+    """The first ``steps + 1`` points of ``setting``'s path: from the cache, or computed (and not
+    kept): a person waiting for a setting needs only the iterations shown."""
+    with _CACHE_LOCK:
+        known = _CACHE.get(setting)
+    if known is not None:
+        return known[:steps + 1]
+    return _run([setting], steps=steps)[setting][:steps + 1]
 
 
 def paths(settings: Iterable[PathSetting]) -> dict[PathSetting, np.ndarray]:

@@ -215,3 +215,29 @@ def test_the_figure_moved_last_computes_ahead_alone():
         assert len(other.explorer.computed()[1]) == 5 * 51
     finally:
         other.stop()
+
+
+def test_a_setting_not_computed_is_sent_to_the_iterations_shown_then_whole(live):
+    """When a person reaches a setting nobody computed, does the kernel send at once the paths
+    up to the iterations shown (a prefix, marked so), then the whole paths as soon as the thread
+    ahead has them, and the whole at once if the person asks for more iterations first?"""
+    live.figure.canvas._message(None, {"type": "ready"}, [])
+    live.take()
+    live.figure.set(lr_adaptive=10 ** -2.25)
+    (content, _), = live.take()
+    prefixes = {item["key"].split("|")[0]: item["prefix"] for item in content["items"]}
+    assert prefixes == {"Adam": 20}
+    data = live.data([(content, _)])
+    (path, gap), _ = next(iter(data.values()))
+    assert len(gap) == 21
+    live.figure.compute_ahead()
+    whole = live.data()
+    key = live.figure.explorer.layer_key("Adam", live.figure.values())
+    assert len(whole[key][0][1]) == MAX_STEPS + 1
+    np.testing.assert_array_equal(whole[key][0][0][:42], path)
+    live.figure.set(batch_size=4)
+    live.figure.set(lr_adaptive=10 ** -0.5)  # two moves away from what was computed ahead
+    assert [item["prefix"] for content, _ in live.take() for item in content["items"]] == [20]
+    live.figure.set(num_steps=200)  # more than the prefix of 20: the whole, now
+    data = live.data()
+    assert [len(arrays[1]) for arrays, _ in data.values()] == [MAX_STEPS + 1]

@@ -4,8 +4,9 @@
 //   {type: "background", key, width, height, px_per_pt, axes: [{left, top, width, height, xlim,
 //    ylim, xlog, ylog}]} + [PNG bytes]: a matplotlib figure without its moving parts, and where
 //    each axes lies on it (CSS pixels from the top left) with its data limits;
-//   {type: "data", items: [{key, dtypes, texts}]} + the items' arrays, in order: the data of
-//    layers at settings (course.widgets.layers describes the parts drawn from them).
+//   {type: "data", items: [{key, dtypes, texts, prefix}]} + the items' arrays, in order: the data
+//    of layers at settings (course.widgets.layers describes the parts drawn from them); a
+//    prefix serves the first prefix + 1 steps until the whole arrives.
 // The controls are linked to this model in the browser (jslink), so a slider step redraws here
 // at once from the data already sent; only a setting never sent waits for the kernel. A layer
 // with `compute` is computed here, by a function a lecture script registers (registerLayer),
@@ -90,7 +91,7 @@ function onMessage(model, msg, buffers) {
   for (const item of msg.items) {
     const arrays = item.dtypes.map((dtype, i) => floats(buffers[next + i], dtype));
     next += item.dtypes.length;
-    store.data.set(item.key, { arrays, texts: item.texts || [] });
+    store.data.set(item.key, { arrays, texts: item.texts || [], prefix: item.prefix });
     wanted = wanted || store.waiting.has(item.key);
   }
   // data sent ahead is only stored: redrawing for it would hold up the answer to a move
@@ -276,7 +277,7 @@ function drawPart(ctx, background, part, data, layer, count) {
 }
 
 // a layer's data now: computed here, sent by the kernel, or (waiting for the kernel) what it showed last
-function layerData(model, store, layer, bgKey) {
+function layerData(model, store, layer, bgKey, count) {
   if (layer.compute) {
     const inputs = store.data.get(layer.inputs);
     const compute = COMPUTED.get(layer.compute);
@@ -291,7 +292,10 @@ function layerData(model, store, layer, bgKey) {
   const data = store.data.get(key);
   if (data) {
     store.last.set(lastKey, data);
-    return { data, complete: true };
+    // a prefix (sent at once to a person waiting) serves as many steps as it has
+    const enough = data.prefix === null || data.prefix === undefined || count <= data.prefix + 1;
+    if (!enough) store.waiting.add(key);
+    return { data, complete: enough };
   }
   store.waiting.add(key);
   return { data: store.last.get(lastKey) || null, complete: false };
@@ -358,7 +362,7 @@ function render({ model, el }) {
     let complete = true;
     for (const layer of model.get("layers")) {
       if (visible && !visible.includes(layer.name)) continue;
-      const { data, complete: done } = layerData(model, store, layer, bgKey);
+      const { data, complete: done } = layerData(model, store, layer, bgKey, count);
       complete = complete && done;
       if (legend.axes !== undefined && layer.legend !== false) entries.push({ label: layer.name, color: layer.color });
       if (!data) continue;

@@ -166,7 +166,7 @@ class CanvasFigure(_Base):
                     dtype = "<f8" if array.dtype == np.float64 and data.exact else "<f4"
                     buffers.append(np.ascontiguousarray(array, dtype=dtype).tobytes())
                     dtypes.append(dtype[1:])
-            head.append({"key": key, "dtypes": dtypes, "texts": list(data.texts)})
+            head.append({"key": key, "dtypes": dtypes, "texts": list(data.texts), "prefix": data.prefix})
         if head:
             self.send({"type": "data", "items": head}, buffers=buffers)
 

@@ -115,6 +115,11 @@ class Explorer:
         self.store(key, data)
         return data
 
+    def data_now(self, name: str, values: Mapping) -> LayerData:
+        """What a person waiting for this setting gets at once: :meth:`layer_data` (an explorer
+        whose data has a steps control may send a prefix first, :class:`LayerData`'s ``prefix``)."""
+        return self.layer_data(name, values)
+
     def cached(self, key: str) -> LayerData | None:
         with self._lock:
             return self._cache.get(key)

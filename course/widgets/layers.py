@@ -31,11 +31,14 @@ __all__ = ["LayerData", "line", "text", "cells", "image", "marker", "colormap", 
 @dataclass
 class LayerData:
     """A layer's data at one setting: ``arrays`` (floats) and ``texts`` (strings, or
-    ``{"text", "color"}`` dicts). ``exact``: send float64 arrays as float64 (else float32)."""
+    ``{"text", "color"}`` dicts). ``exact``: send float64 arrays as float64 (else float32).
+    ``prefix``: the arrays hold only the first ``prefix + 1`` points of the parts that follow
+    the steps control (sent at once to a person waiting; the whole follows)."""
 
     arrays: list = field(default_factory=list)
     texts: list = field(default_factory=list)
     exact: bool = False
+    prefix: int | None = None
 
 
 def marker(shape: str = "o", size: float = 3.0, face: str | None = "layer", edge: str | None = None,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import base64
+import itertools
 import threading
 import time
 import weakref
@@ -96,6 +97,7 @@ class LiveFigure:
         self.latencies: list[float] = []
         self._lock = threading.RLock()  # the browser's copy (_sent) and sending
         self._sent: set = set()
+        self._prefixes: dict = {}  # key: the steps of which the browser has only a prefix
         self._ready = False  # a browser view has asked for data
         self._plan: tuple[dict, str | None] = (explorer.values(), None)
         self._generation = 0
@@ -112,7 +114,7 @@ class LiveFigure:
         self.widget = widgets.VBox(control_rows(self.controls) + [self.canvas])
         for control in self.controls.values():
             control.observe(self._on_change, names="value")
-        self._provide(explorer.values())  # the first view gets it at once
+        self._provide(explorer.values(), waiting=False)  # the first view gets it at once
         if prefetch:
             _watch_cells()
             self._thread = threading.Thread(target=self._work, daemon=True, name="explorer-ahead")
@@ -141,10 +143,16 @@ class LiveFigure:
         todo = [(key, data) for key, data in items if key not in self._sent]
         for start in range(0, len(todo), BATCH):
             self.canvas.send_data(todo[start:start + BATCH])
-        self._sent.update(key for key, _ in todo)
+        for key, data in todo:  # a prefix stays to be completed: the whole is sent when computed
+            if data.prefix is None:
+                self._sent.add(key)
+                self._prefixes.pop(key, None)
+            else:
+                self._prefixes[key] = data.prefix
 
-    def _provide(self, values: Mapping) -> None:
-        """The background and the shown layers' data at ``values``: computed if needed, sent if not yet."""
+    def _provide(self, values: Mapping, waiting: bool = True) -> None:
+        """The background and the shown layers' data at ``values``: computed if needed, sent if not
+        yet; to a person ``waiting``, what the explorer can send at once (:meth:`Explorer.data_now`)."""
         explorer = self.explorer
         background = explorer.background(values, self.scale)
         items = []
@@ -152,8 +160,12 @@ class LiveFigure:
             if layer.get("compute"):
                 continue
             key = explorer.layer_key(layer["name"], values)
-            if key not in self._sent:
-                items.append((key, explorer.layer_data(layer["name"], values)))
+            if key in self._sent:
+                continue
+            if key not in self._prefixes:
+                items.append((key, (explorer.data_now if waiting else explorer.layer_data)(layer["name"], values)))
+            elif explorer.steps and int(values[explorer.steps]) > self._prefixes[key]:
+                items.append((key, explorer.layer_data(layer["name"], values)))  # more than the prefix
         with self._lock:
             self._send_background(background)
             self._send_data(items)
@@ -189,6 +201,7 @@ class LiveFigure:
         with self._lock:
             self._ready = True
             self._sent.clear()
+            self._prefixes.clear()
         self._provide(values)
         with self._lock:
             self._send_data(list(explorer.inputs().items()))
@@ -268,7 +281,9 @@ class LiveFigure:
             run.clear()
             return True
 
-        for kind, name, setting in explorer.ahead(values, moved):
+        shown = [("layer", layer["name"], values) for layer in explorer.shown_layers(values)
+                 if not layer.get("compute")]  # first what the browser has a prefix of, if anything
+        for kind, name, setting in itertools.chain(shown, explorer.ahead(values, moved)):
             if not current():
                 return
             if kind == "background":

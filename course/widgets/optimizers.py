@@ -22,7 +22,7 @@ from matplotlib.colors import to_hex
 from matplotlib.ticker import LogLocator, NullLocator
 
 from ..optimizer_paths import (BATCH_SIZES, MAX_STEPS, NUM_EXAMPLES, OPTIMIZERS, depends_on, iter_paths,
-                               loss_gap, path_setting, paths)
+                               loss_gap, path_prefix, path_setting, paths)
 from ..plots import PATH_COLORS, plot_surface
 from ..schedules import SCHEDULES, lr_curve
 from ..surfaces import SURFACES, Surface
@@ -89,6 +89,16 @@ class OptimizerExplorer(Explorer):
     def data(self, name: str, values: Mapping) -> L.LayerData:
         setting = self.setting(name, values)
         return self._layer_data(setting, paths([setting])[setting])
+
+    def data_now(self, name: str, values: Mapping) -> L.LayerData:
+        """A setting not computed yet: its path to the iterations shown only (the whole follows)."""
+        steps = int(values["num_steps"])
+        if self.cached(self.layer_key(name, values)) is not None or steps >= MAX_STEPS:
+            return self.layer_data(name, values)
+        setting = self.setting(name, values)
+        data = self._layer_data(setting, path_prefix(setting, steps))
+        data.prefix = steps
+        return data
 
     def ahead(self, values: Mapping, moved: str | None = None):
         """The settings one move away, most likely first: every surface's contours (rendered
