@@ -167,9 +167,10 @@ class Explorer:
         return axes
 
     # ----- ahead of time --------------------------------------------------------------------------
-    def ahead(self, values: Mapping, moved: str | None = None) -> Iterator[Item]:
+    def ahead(self, values: Mapping, moved: str | None = None, previous: Mapping | None = None) -> Iterator[Item]:
         """Every setting a control can reach (backgrounds and kernel-computed layers), nearest
-        first: fewest slider steps away from ``values``, the control just ``moved`` first."""
+        first: fewest slider steps away from ``values``, the control just ``moved`` (from the
+        ``previous`` values) first."""
         grids, here = {}, {}
 
         def settings(deps: Sequence[str]):

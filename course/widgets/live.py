@@ -99,7 +99,7 @@ class LiveFigure:
         self._sent: set = set()
         self._prefixes: dict = {}  # key: the steps of which the browser has only a prefix
         self._ready = False  # a browser view has asked for data
-        self._plan: tuple[dict, str | None] = (explorer.values(), None)
+        self._plan: tuple[dict, str | None, dict | None] = (explorer.values(), None, None)
         self._generation = 0
         self._free = threading.Event()  # cleared while a person's change is served
         self._free.set()
@@ -176,6 +176,7 @@ class LiveFigure:
         values = self.values()
         moved = next((name for name, control in self.controls.items()
                       if change is not None and control is change.get("owner")), None)
+        previous = {**values, moved: change["old"]} if moved is not None and "old" in change else None
         self._free.clear()  # the thread ahead waits at its next step
         try:
             self._provide(values)
@@ -185,11 +186,11 @@ class LiveFigure:
             self.latencies.append(time.perf_counter() - start)
             global _focus
             _focus = weakref.ref(self)
-        self._replan(values, moved)
+        self._replan(values, moved, previous)
 
-    def _replan(self, values: dict, moved: str | None) -> None:
+    def _replan(self, values: dict, moved: str | None, previous: dict | None = None) -> None:
         with self._wake:
-            self._plan = (values, moved)
+            self._plan = (values, moved, previous)
             self._generation += 1
             self._wake.notify_all()
 
@@ -245,10 +246,10 @@ class LiveFigure:
             with self._wake:
                 while self._generation == done_with and not self._stopped:
                     self._wake.wait()
-                generation, (values, moved) = self._generation, self._plan
+                generation, (values, moved, previous) = self._generation, self._plan
             self._working.set()
             try:
-                self.compute_ahead(values, moved, generation)
+                self.compute_ahead(values, moved, generation, previous)
             except _Stopped:
                 return
             except Exception:  # noqa: BLE001 - a setting that fails is computed (and reported) if asked for
@@ -259,9 +260,9 @@ class LiveFigure:
                 done_with = generation
 
     def compute_ahead(self, values: Mapping | None = None, moved: str | None = None,
-                      generation: int | None = None) -> None:
-        """Compute (and send) every setting the explorer lists ahead of ``values``; stops early
-        when a change makes a newer plan (``generation``)."""
+                      generation: int | None = None, previous: Mapping | None = None) -> None:
+        """Compute (and send) every setting the explorer lists ahead of ``values`` (``moved`` from
+        ``previous``); stops early when a change makes a newer plan (``generation``)."""
         explorer = self.explorer
         values = self.values() if values is None else values
         current = (lambda: True) if generation is None else (lambda: generation == self._generation)
@@ -283,7 +284,7 @@ class LiveFigure:
 
         shown = [("layer", layer["name"], values) for layer in explorer.shown_layers(values)
                  if not layer.get("compute")]  # first what the browser has a prefix of, if anything
-        for kind, name, setting in itertools.chain(shown, explorer.ahead(values, moved)):
+        for kind, name, setting in itertools.chain(shown, explorer.ahead(values, moved, previous)):
             if not current():
                 return
             if kind == "background":

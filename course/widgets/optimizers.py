@@ -35,7 +35,7 @@ __all__ = ["OPTIMIZER_COLORS", "BETAS", "OptimizerExplorer", "ScheduleExplorer",
 
 # one colour per optimizer, the same in every figure (tab10 and two more)
 OPTIMIZER_COLORS = dict(zip(OPTIMIZERS, PATH_COLORS[:10] + ["black", "goldenrod"]))
-AHEAD_WINDOW = 12  # settings computed ahead together first (then up to 128)
+AHEAD_WINDOW = 4  # settings computed ahead together first (then 4 times more each time, up to 128)
 #: the momentum/β₁ slider's values: the effective step 1/(1-β) from 1 to 100
 BETAS = (0.0, 0.3, 0.5, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.99)
 
@@ -100,21 +100,26 @@ class OptimizerExplorer(Explorer):
         data.prefix = steps
         return data
 
-    def ahead(self, values: Mapping, moved: str | None = None):
+    def ahead(self, values: Mapping, moved: str | None = None, previous: Mapping | None = None):
         """The settings one move away, most likely first: every surface's contours (rendered
         once; a render holds the interpreter, which would hold up a person's move later), the
-        control just moved (all its values, nearest first), then every other control's values
-        for the shown optimizers, nearest first, the other optimizers here after the nearest."""
+        next two values of the control just moved (on the side it moved to first), then every
+        control's values for the shown optimizers, nearest first, the other optimizers here
+        after the nearest."""
         shown = [name for name in OPTIMIZERS if name in values["optimizers"]]
         ranked = []
         for control in ("lr_sgd", "lr_adaptive", "beta", "batch_size", "schedule", "surface"):
             grid = control_grid(self.controls[control])
             here = grid_index(self.controls[control], values[control])
+            side = 0
+            if control == moved and previous is not None:
+                side = here - grid_index(self.controls[control], previous[control])
             for index, value in enumerate(grid):
                 if index == here:
                     continue
                 setting = {**values, control: value}
-                rank = (0 if control == moved else 1, abs(index - here))
+                distance = abs(index - here) + (0.5 if side and (index - here) * side < 0 else 0)
+                rank = (0 if control == moved and distance <= 2 else 1, distance)
                 if control == "surface":
                     ranked.append(((-1, abs(index - here)), ("background", None, setting)))
                 ranked += [(rank, ("layer", name, setting)) for name in shown if control in depends_on(name)]
