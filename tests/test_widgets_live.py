@@ -119,15 +119,17 @@ def test_everything_one_move_away_is_computed_ahead(live):
 
 
 def test_moved_control_comes_first_ahead(live):
-    """After the surfaces' contours (rendered once), is the control just moved first in line
-    ahead (a person moving a slider moves it again)?"""
-    values = live.figure.values()
-    items = list(live.figure.explorer.ahead(values, moved="beta"))
+    """After the surfaces' contours (rendered once), are the next values of the control just
+    moved first in line ahead, on the side it moved to first (a person pressing a key presses it
+    again)?"""
+    values = live.figure.values()  # beta 0.9, just moved down from 0.93
+    items = list(live.figure.explorer.ahead(values, moved="beta", previous={**values, "beta": 0.93}))
     assert [setting["surface"] for kind, _, setting in items[:3]] == ["Rosenbrock", "Ill-conditioned quadratic",
                                                                      "Saddle"]
     assert all(kind == "background" for kind, _, _ in items[:3])
-    first = items[3:13]
-    assert all(kind == "layer" and setting["beta"] != values["beta"] for kind, _, setting in first)
+    betas = [(name, setting["beta"]) for kind, name, setting in items[3:11]]
+    assert betas == [("Momentum", 0.85), ("Adam", 0.85), ("Momentum", 0.93), ("Adam", 0.93),
+                     ("Momentum", 0.8), ("Adam", 0.8), ("Momentum", 0.95), ("Adam", 0.95)]
 
 
 def test_the_thread_ahead_gives_way_and_keeps_up():
