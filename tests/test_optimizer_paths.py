@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from course.optimizer_paths import (BATCH_SIZES, MAX_STEPS, NUM_EXAMPLES, OPTIMIZERS, MiniBatchNoise, depends_on,
-                                    multipliers, optimizer_paths, path_setting, paths)
+                                    multipliers, optimizer_paths, path_prefix, path_setting, paths)
 from course.schedules import SCHEDULES, make_scheduler
 from course.surfaces import BEALE, ILL_CONDITIONED, SURFACES, optimizer_path
 
@@ -69,6 +69,18 @@ def test_settings_run_together_follow_their_paths_alone(name):
     for setting in dict.fromkeys(settings):
         alone = torch_path(setting, 60)
         np.testing.assert_allclose(together[setting][:61], alone, rtol=1e-6, atol=1e-6, err_msg=str(setting))
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "reduce-on-plateau"])
+def test_a_prefix_is_the_start_of_torchs_path(schedule):
+    """Is a setting's prefix (computed for a person waiting, before the whole path) the first
+    steps of the path torch.optim takes, on a mini-batch and on the full batch, with a schedule
+    over the whole horizon and with one that watches the loss?"""
+    for batch_size in (4, NUM_EXAMPLES):
+        setting = path_setting("Adam", "Rosenbrock", 1e-3, 10 ** -1.25, 0.85, schedule, batch_size)
+        prefix = path_prefix(setting, 25)
+        assert prefix.shape == (26, 2)
+        np.testing.assert_allclose(prefix, torch_path(setting, 25), rtol=1e-6, atol=1e-6)
 
 
 def test_a_schedule_is_torchs_learning_rates():
