@@ -23,12 +23,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .gradebook import manual_cells, read_gradebook
 from .release import make_api
 from .settings import COURSE_ROOT, GradingSettings
-from .submissions import Submission, find_submissions
-from .worker import GRADED, grade_submission, make_job
+from .intake import Refusal, read_class
+from .submissions import Submission
+from .worker import GRADED, explain_failure, grade_submission, make_job
 
-__all__ = ["StudentResult", "GradingRun", "grade_class", "GRADED", "is_graded", "SequentialExecutor"]
+__all__ = ["StudentResult", "GradingRun", "grade_class", "GRADED", "is_graded", "SequentialExecutor",
+           "grading_api"]
 
 _warned_no_sandbox = False
 
@@ -47,6 +50,14 @@ class StudentResult:
     cells: dict[str, float] = field(default_factory=dict)
     feedback: Path | None = None
     note: str | None = None
+    diagnoses: dict[str, list[str]] = field(default_factory=dict)  # graded cell: mistakes the checks named
+    entry: str | None = None          # the file of the class folder that was graded
+    submitted_at: str | None = None   # the time late penalties were judged on
+    lms: dict = field(default_factory=dict)  # the LMS's ids and name, for its export
+    absent: bool = False              # nothing handed in (a roster student): not a grading failure
+    auto_score: float = 0.0           # points of the autograded cells (a TA's formgrader override included)
+    manual_score: float = 0.0         # points given so far to the manually graded (written) answers
+    pending: list[str] = field(default_factory=list)  # written answers still to grade in formgrader
 
     @property
     def graded(self) -> bool:
@@ -60,6 +71,14 @@ class GradingRun:
     cell_names: list[str]
     max_score: float
     course_dir: Path
+    cell_max: dict[str, float] = field(default_factory=dict)
+    layout: str = "folder"
+    refused: list[Refusal] = field(default_factory=list)
+    manual_cells: list[str] = field(default_factory=list)  # graded by hand: written answers
+
+    def pending_points(self, result: StudentResult) -> float:
+        """The points of ``result``'s written answers that still await manual grading."""
+        return sum(self.cell_max.get(name, 0.0) for name in result.pending)
 
 
 class SequentialExecutor(Executor):
@@ -74,7 +93,8 @@ class SequentialExecutor(Executor):
         return future
 
 
-def _api(work: Path, settings: GradingSettings):
+def grading_api(work: Path, settings: GradingSettings):
+    """nbgrader's API on the grading course ``work`` (``OUT/nbgrader``), scoring only."""
     from nbconvert.preprocessors import ClearMetadataPreprocessor
     from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, SaveAutoGrades
 
@@ -99,12 +119,15 @@ def _prepare_course(assignment: str, work: Path, source_root: Path, settings: Gr
     target = work / "source" / assignment
     target.mkdir(parents=True, exist_ok=True)
     shutil.copy2(source, target / source.name)
-    api = _api(work, settings)
+    api = grading_api(work, settings)
     result = api.generate_assignment(assignment, force=True, create=True)
     if not result.get("success"):
         raise RuntimeError(f"nbgrader could not prepare {assignment!r}:\n{result.get('log', '')}")
     with api.gradebook as gb:
         gb.update_or_create_assignment(assignment, duedate=settings.due_date)
+    from .formgrader import write_formgrader_config
+
+    write_formgrader_config(work, settings)
     return api
 
 
@@ -200,8 +223,8 @@ def _record(api, work: Path, assignment: str, submission: Submission, outcome: d
         (executed / "timestamp.txt").write_text(submission.timestamp)
     result = api.autograde(assignment, sid, force=True, create=True)
     if not result.get("success"):
-        return f"autograde failed: {_last_error(result)}"
-    incidents = [str(i)[:120] for i in outcome.get("incidents") or []]
+        return explain_failure(result)
+    incidents = [str(i)[:160] for i in outcome.get("incidents") or []]
     return GRADED + (f" ({'; '.join(incidents)})" if incidents else "")
 
 
@@ -215,15 +238,6 @@ def _forget(api, assignment: str, student_id: str) -> None:
             pass
 
 
-def _last_error(result: dict) -> str:
-    text = (result.get("error") or "") + "\n" + (result.get("log") or "")
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    for line in reversed(lines):
-        if "Error" in line or "error" in line:
-            return line[:200]
-    return lines[-1][:200] if lines else "unknown error"
-
-
 def _feedback(api, work: Path, out: Path, assignment: str, student_id: str) -> Path | None:
     result = api.generate_feedback(assignment, student_id, force=True)
     html = work / "feedback" / student_id / assignment / f"{assignment}.html"
@@ -235,31 +249,6 @@ def _feedback(api, work: Path, out: Path, assignment: str, student_id: str) -> P
     return target
 
 
-def _read_gradebook(api, assignment: str):
-    """Grade cells in notebook order, their maxima, and every graded student's scores
-    (after nbgrader's late penalty) with the penalty itself."""
-    from nbgrader.api import MissingEntry
-
-    with api.gradebook as gb:
-        assignment_row = gb.find_assignment(assignment)
-        cells = []
-        for notebook in assignment_row.notebooks:
-            for cell in notebook.grade_cells:
-                cells.append((cell.name, float(cell.max_score)))
-        max_score = float(assignment_row.max_score)
-        scores = {}
-        for student in gb.students:
-            try:
-                submission = gb.find_submission(assignment, student.id)
-            except MissingEntry:
-                continue
-            per_cell = {g.name: float(g.score) for nb in submission.notebooks for g in nb.grades}
-            penalty = float(submission.late_submission_penalty or 0)
-            scores[student.id] = (float(submission.score) - penalty, per_cell, penalty,
-                                  float(submission.total_seconds_late or 0))
-    return cells, max_score, scores
-
-
 def _default_executor(settings: GradingSettings, jobs: int | None) -> Executor:
     workers = jobs if jobs is not None else settings.jobs
     workers = workers or os.cpu_count() or 1
@@ -269,29 +258,50 @@ def _default_executor(settings: GradingSettings, jobs: int | None) -> Executor:
 def grade_class(assignment: str, submissions: Path, out: Path,
                 settings: GradingSettings = GradingSettings(), source_root: Path = COURSE_ROOT,
                 on_progress: Callable[[Submission, str, int, int], None] | None = None,
-                executor: Executor | None = None, jobs: int | None = None) -> GradingRun:
+                executor: Executor | None = None, jobs: int | None = None, layout: str | None = None,
+                pattern: str | None = None, roster=None, zone=None, only: set[str] | None = None) -> GradingRun:
     """Autograde every submission of ``assignment`` and write feedback; return the results.
 
-    ``submissions`` is a folder with one folder per student (or a ``.zip`` of it). A
-    submission that cannot be graded gets its reason as its status and a score of 0; the rest
-    of the class is graded. ``executor`` runs the submissions (``submit``, futures that
+    ``submissions`` is a class folder or ``.zip`` in any layout of :mod:`autograder.intake`
+    (``layout``, ``pattern``, ``roster`` and ``zone`` go to :func:`~autograder.intake.read_class`).
+    A submission that cannot be graded gets its reason as its status and a score of 0; the rest
+    of the class is graded. ``only``: grade these students alone (the rest is left as it is in
+    ``out``). ``executor`` runs the submissions (``submit``, futures that
     ``concurrent.futures.as_completed`` accepts); by default ``jobs`` (or ``settings.jobs``,
     or one per core) worker processes. ``on_progress(submission, status, done, total)`` is
     called after each student.
     """
+    from datetime import timezone
+
+    import nbformat
+
+    from .layouts import parse_time
+    from .recovery import prepare
+
     out = Path(out).resolve()
     work = out / "nbgrader"
     work.mkdir(parents=True, exist_ok=True)
     source_root = Path(source_root).resolve()
-    found = find_submissions(Path(submissions), assignment, work)
+    zone = zone or timezone.utc
+    intake = read_class(Path(submissions), assignment, work, layout=layout, pattern=pattern, roster=roster,
+                        due=parse_time(settings.due_date), zone=zone, repository=source_root)
+    found = intake.submissions
+    if only:
+        known = {s.student_id for s in found}
+        found = [s for s in found if s.student_id in only] + [
+            Submission(sid, None, "no submission in the class folder", absent=True) for sid in sorted(only - known)]
     api = _prepare_course(assignment, work, source_root, settings)
     _say_once_without_sandbox(settings)
 
     source = (work / "source" / assignment / f"{assignment}.ipynb").read_bytes()
+    released = nbformat.read(work / "release" / assignment / f"{assignment}.ipynb", as_version=4)
+    source_nb = nbformat.reads(source.decode("utf-8"), as_version=4)
     gradebook = (work / "gradebook.db").read_bytes()
     hidden = _hidden_paths(source_root, settings, out, Path(submissions))
     statuses: dict[str, str] = {}
     feedback: dict[str, Path | None] = {}
+    diagnoses: dict[str, dict] = {}
+    notes = {s.student_id: s.note for s in found}
     done = 0
 
     def finish(submission: Submission, status: str) -> None:
@@ -312,16 +322,24 @@ def grade_class(assignment: str, submissions: Path, out: Path,
     try:
         futures = {}
         for submission in found:
-            if submission.problem:
-                finish(submission, submission.problem)
+            prepared = None if submission.problem else prepare(submission.notebook, released, source_nb)
+            problem = submission.problem or prepared.problem
+            if problem:
+                finish(submission, problem)
                 continue
-            job = make_job(assignment, submission.student_id, submission.notebook.read_bytes(),
+            job = make_job(assignment, submission.student_id, prepared.notebook,
                            source, gradebook, settings, hidden, threads)
-            futures[executor.submit(_grade_with, pool, job)] = submission
+            futures[executor.submit(_grade_with, pool, job)] = (submission, prepared)
         for future in as_completed(futures):
-            submission = futures[future]
+            submission, prepared = futures[future]
             try:
-                status = _record(api, work, assignment, submission, future.result())
+                outcome = future.result()
+                if prepared.incident:
+                    outcome = {**outcome, "incidents": [prepared.incident, *(outcome.get("incidents") or [])]}
+                    notes[submission.student_id] = "; ".join(filter(None, [notes[submission.student_id],
+                                                                           prepared.note]))
+                status = _record(api, work, assignment, submission, outcome)
+                diagnoses[submission.student_id] = outcome.get("diagnoses") or {}
                 if is_graded(status):
                     feedback[submission.student_id] = _feedback(api, work, out, assignment,
                                                                 submission.student_id)
@@ -334,19 +352,25 @@ def grade_class(assignment: str, submissions: Path, out: Path,
         if pool is not None:
             pool.close()
 
-    cells, max_score, scores = _read_gradebook(api, assignment)
+    cells, max_score, scores = read_gradebook(api, assignment)
     results = []
     for submission in found:
         sid, status = submission.student_id, statuses[submission.student_id]
+        common = dict(note=notes[sid], entry=submission.entry, submitted_at=submission.timestamp,
+                      lms=dict(submission.lms), absent=submission.absent)
         if is_graded(status) and sid in scores:
-            score, per_cell, penalty, late = scores[sid]
-            if penalty:
-                status = _with_incident(status, f"late by {late / 3600:.1f} h: penalty {penalty:g}")
-            results.append(StudentResult(sid, score, max_score, status, per_cell, feedback.get(sid),
-                                         submission.note))
+            got = scores[sid]
+            if got.penalty:
+                status = _with_incident(status, f"late by {got.seconds_late / 3600:.1f} h: penalty {got.penalty:g}")
+            elif settings.due_date and not submission.timestamp:
+                status = _with_incident(status, "no submission time known: no late penalty applied")
+            results.append(StudentResult(sid, got.score, max_score, status, got.cells, feedback.get(sid),
+                                         diagnoses=diagnoses.get(sid, {}), auto_score=got.auto_score,
+                                         manual_score=got.manual_score, pending=got.pending, **common))
         else:
-            results.append(StudentResult(sid, 0.0, max_score, status, {}, None, submission.note))
-    return GradingRun(assignment, results, [name for name, _ in cells], max_score, work)
+            results.append(StudentResult(sid, 0.0, max_score, status, {}, None, **common))
+    return GradingRun(assignment, results, [name for name, _ in cells], max_score, work,
+                      dict(cells), intake.layout, intake.refused, manual_cells(api, assignment))
 
 
 def _with_incident(status: str, incident: str) -> str:

@@ -50,11 +50,17 @@ def _tools_on_path() -> None:
 
 def release(names: list[str] | None = None, root: Path = COURSE_ROOT,
             release_dir: Path | None = None, settings: GradingSettings = GradingSettings()) -> list[Path]:
-    """Generate the student version of each assignment; return the released notebooks.
+    """Generate the student version of each assignment; return the released files: each
+    notebook, then its ``mistakes.json`` (for an assignment with catalogued mistakes).
 
-    ``release_dir`` (default ``course/assignments`` under ``root``) lets a test regenerate
-    into a temporary folder and compare. The gradebook written on the way is a throwaway.
+    Beside each notebook goes what its visible tests need to name a typical mistake before the
+    deadline (:mod:`autograder.checks.visible`): the catalogued mistakes' numbers on the visible
+    tests, data only. ``release_dir`` (default ``course/assignments`` under ``root``) lets a test
+    regenerate into a temporary folder and compare. The gradebook written on the way is a throwaway.
     """
+    from .checks.catalogue import catalogue
+    from .checks.visible import VisibleError, write_diagnosis_data
+
     root = Path(root).resolve()
     names = names or assignments(root, settings)
     release_dir = Path(release_dir).resolve() if release_dir else root / settings.release_directory
@@ -76,4 +82,10 @@ def release(names: list[str] | None = None, root: Path = COURSE_ROOT,
                 raise ReleaseError(f"nbgrader could not release {name!r}:\n{result.get('log', '')}"
                                    f"{result.get('error', '')}")
             written.extend(sorted(target.glob("*.ipynb")))
+            if not catalogue(name):
+                continue  # no typical mistakes known: nothing for the visible tests to name
+            try:
+                written.append(write_diagnosis_data(name, source, target))
+            except VisibleError as exc:
+                raise ReleaseError(f"{name}: {exc}") from exc
     return written

@@ -2,15 +2,19 @@
 
 ``nbgrader_config.py`` at the course root and ``course grade`` both build their nbgrader
 configuration with :func:`nbgrader_config`, so the release and the grading never disagree.
+What an instructor adds or changes in ``nbgrader_config.py`` after that line (``Execute.timeout``,
+``LateSubmissionPlugin.penalty_method``, ``AssignLatePenalties.plugin_class``, any other
+nbgrader setting but the course's folders) is read back by :func:`instructor_settings`, so
+``course release`` and ``course grade`` honour it; their command-line options win over it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from traitlets.config import Config
 
-__all__ = ["GradingSettings", "nbgrader_config", "COURSE_ROOT", "WARNING_PATTERN"]
+__all__ = ["GradingSettings", "nbgrader_config", "instructor_settings", "COURSE_ROOT", "WARNING_PATTERN"]
 
 COURSE_ROOT = Path(__file__).resolve().parent.parent
 
@@ -115,3 +119,34 @@ def nbgrader_config(root: str | Path, settings: GradingSettings = GradingSetting
         section, trait = key.rsplit(".", 1)
         setattr(c[section], trait, value)
     return c
+
+
+# Sections whose settings belong to the course's folders or to nbgrader's exchange, which the
+# grading course sets for itself.
+NOT_READ_BACK = ("CourseDirectory", "Exchange", "NbGraderAPI")
+
+
+def instructor_settings(root: str | Path = COURSE_ROOT, base: GradingSettings = GradingSettings()) -> GradingSettings:
+    """``base`` with the settings of ``root/nbgrader_config.py`` that differ from what ``base``
+    makes: ``Execute.timeout`` becomes ``cell_timeout``, ``LateSubmissionPlugin.penalty_method``
+    ``late_penalty``, every other one goes into ``extra``."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    root = Path(root)
+    if not (root / "nbgrader_config.py").is_file():
+        return base
+    loaded = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    ours = nbgrader_config(root, base)
+    changed = {}
+    for section, traits in loaded.items():
+        if section in NOT_READ_BACK or not isinstance(traits, Config):
+            continue
+        for trait, value in traits.items():
+            if not (section in ours and trait in ours[section] and ours[section][trait] == value):
+                changed[f"{section}.{trait}"] = value
+    updates = {}
+    if "Execute.timeout" in changed:
+        updates["cell_timeout"] = int(changed.pop("Execute.timeout"))
+    if "LateSubmissionPlugin.penalty_method" in changed:
+        updates["late_penalty"] = str(changed.pop("LateSubmissionPlugin.penalty_method"))
+    return replace(base, **updates, extra={**changed, **base.extra})

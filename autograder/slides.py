@@ -1,16 +1,19 @@
-"""Lecture slides: every lecture notebook as a reveal.js deck that works offline.
+"""Lecture slides and pages: every lecture as a reveal.js deck and an HTML page, both offline.
 
-``export_slides(lectures_dir, out_dir)`` executes each lecture headless, with
-``COURSE_STATIC=1`` so that interactive widgets leave their static figure, and writes
-``out_dir/<lecture>.slides.html`` beside ``out_dir/assets/``, a local copy of what the
-decks load:
+``export_slides(lectures_dir, out_dir)`` takes each lecture's rendering
+(``lectures/rendered/<lecture>.ipynb``, see :mod:`autograder.render`) when it is current, and
+otherwise executes the lecture headless with ``COURSE_STATIC=1`` so that interactive widgets
+leave their static figure. It writes ``out_dir/<lecture>.slides.html`` (the deck, with speaker
+notes) and ``out_dir/<lecture>.html`` (the whole lecture as a page to read, answers included)
+beside ``out_dir/assets/``, a local copy of what they load:
 
 - reveal.js from the Python package ``sphinx-revealjs`` (MIT; its ``_static/revealjs``),
 - MathJax 2 from ``jupyter-server-mathjax`` (Apache-2.0; the trimmed copy Jupyter serves, STIX fonts).
 
 Nothing is loaded from a CDN: no jQuery, RequireJS, Mermaid or widget renderer either (the
 exported decks carry no live widgets). Cells keep their ``slideshow.slide_type``; cells tagged
-``hide-input`` show only their output, cells tagged ``remove-cell`` are left out. An
+``hide-input`` show only their output, cells tagged ``remove-cell`` or ``answer`` (the folded
+answers to exercises: students try first) are left out. An
 ``index.html`` links the decks. Open a deck from the file system or any static web server.
 """
 from __future__ import annotations
@@ -23,7 +26,10 @@ from pathlib import Path
 
 import nbformat
 
-__all__ = ["export_slides", "asset_sources"]
+__all__ = ["export_slides", "asset_sources", "SLIDE_REMOVED_TAGS"]
+
+#: cells with one of these tags are not in the slides: hidden helpers, and the answers to exercises
+SLIDE_REMOVED_TAGS = ("remove-cell", "answer")
 
 ASSETS = "assets"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -74,12 +80,35 @@ Reveal.on('slidechanged', function () {
 {% endblock footer_js %}
 """
 
+#: the nbconvert lab template for a reading page, with every CDN script replaced by the local copies
+PAGE_TEMPLATE = r"""{%- extends 'index.html.j2' -%}
+
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+
+{%- block html_head_js_mathjax -%}
+<script type="text/x-mathjax-config">
+MathJax.Hub.Config({
+  TeX: {equationNumbers: {autoNumber: "AMS", useLabelIds: true}},
+  tex2jax: {inlineMath: [["$", "$"], ["\\(", "\\)"]], displayMath: [["$$", "$$"], ["\\[", "\\]"]],
+            processEscapes: true, processEnvironments: true},
+  "HTML-CSS": {availableFonts: [], imageFont: null, preferredFont: null, webFont: "STIX-Web"},
+  messageStyle: "none",
+  showMathMenu: false
+});
+</script>
+<script src="{{ resources.mathjax_url }}"></script>
+{%- endblock html_head_js_mathjax -%}
+"""
+
 INDEX = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Lecture slides</title>
+<html lang="en"><head><meta charset="utf-8"><title>Lectures</title>
 <style>body {{ font-family: sans-serif; max-width: 40em; margin: 3em auto; }} li {{ margin: .4em 0; }}</style>
-</head><body><h1>Lecture slides</h1><ul>
+</head><body><h1>Lectures</h1><ul>
 {items}
-</ul><p>Arrow keys move between slides, <kbd>S</kbd> opens the speaker notes, <kbd>Esc</kbd> the overview.</p>
+</ul><p>Slides: arrow keys move, <kbd>S</kbd> opens the speaker notes, <kbd>Esc</kbd> the overview.
+Pages: the whole lecture to read, with the answers to the exercises.</p>
 </body></html>
 """
 
@@ -159,17 +188,38 @@ def _exporter():
         exclude_output_prompt=True,
     )
     exporter.register_preprocessor(TagRemovePreprocessor(
-        remove_input_tags={"hide-input"}, remove_cell_tags={"remove-cell"}, enabled=True), enabled=True)
+        remove_input_tags={"hide-input"}, remove_cell_tags=set(SLIDE_REMOVED_TAGS), enabled=True), enabled=True)
     return exporter
+
+
+def _page_exporter():
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(raw_template=PAGE_TEMPLATE,
+                        mathjax_url=f"{ASSETS}/mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe",
+                        exclude_input_prompt=True, exclude_output_prompt=True)
+
+
+def _current_rendering(lecture: Path) -> nbformat.NotebookNode | None:
+    from .render import fingerprint, rendering_of
+
+    path = rendering_of(lecture)
+    if not path.is_file():
+        return None
+    rendered = nbformat.read(path, as_version=4)
+    current = rendered.metadata.get("course", {}).get("rendered", {}).get("fingerprint")
+    return rendered if current == fingerprint(nbformat.read(lecture, as_version=4)) else None
 
 
 def export_slides(lectures_dir, out_dir, *, execute: bool = True, quick: bool = False,
                   timeout: int = 900) -> list[Path]:
-    """Export every ``*.ipynb`` of ``lectures_dir`` to ``out_dir/<name>.slides.html``; return the paths.
+    """Export every ``*.ipynb`` of ``lectures_dir`` to a deck and a page in ``out_dir``; return the decks.
 
-    Each lecture is executed first (unless ``execute=False``: the saved outputs are used) in
-    its own folder with ``COURSE_STATIC=1``; ``quick=True`` also sets ``COURSE_QUICK=1`` (heavy
-    cells at their smallest size). A cell that raises stops the export with nbclient's error.
+    A lecture whose rendering is current (``quick=False``) is taken as rendered: the numbers in
+    the slides are the rendering's. Otherwise the lecture is executed (unless ``execute=False``:
+    its saved outputs are used) in its own folder with ``COURSE_STATIC=1``; ``quick=True`` also
+    sets ``COURSE_QUICK=1`` (heavy cells at their smallest size). A cell that raises stops the
+    export with nbclient's error.
     """
     lectures_dir, out_dir = Path(lectures_dir), Path(out_dir)
     lectures = sorted(p for p in lectures_dir.glob("*.ipynb") if not p.name.startswith("."))
@@ -177,18 +227,24 @@ def export_slides(lectures_dir, out_dir, *, execute: bool = True, quick: bool = 
         raise FileNotFoundError(f"no lecture notebooks in {lectures_dir}")
     out_dir.mkdir(parents=True, exist_ok=True)
     _copy_assets(out_dir)
-    exporter = _exporter()
+    exporter, pages = _exporter(), _page_exporter()
     written = []
     for lecture in lectures:
-        nb = nbformat.read(lecture, as_version=4)
-        if execute:
-            _execute(nb, lecture.parent, timeout, quick)
+        nb = None if quick else _current_rendering(lecture)
+        if nb is None:
+            nb = nbformat.read(lecture, as_version=4)
+            if execute:
+                _execute(nb, lecture.parent, timeout, quick)
         _drop_live_widgets(nb)
-        body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": lecture.stem}})
+        resources = {"metadata": {"name": lecture.stem}}
+        body, _ = exporter.from_notebook_node(nb, resources=resources)
         path = out_dir / f"{lecture.stem}.slides.html"
         path.write_text(body, encoding="utf-8")
+        page, _ = pages.from_notebook_node(nb, resources=resources)
+        (out_dir / f"{lecture.stem}.html").write_text(page, encoding="utf-8")
         written.append(path)
-    items = "\n".join(f'<li><a href="{html.escape(p.name)}">{html.escape(p.stem.removesuffix(".slides"))}</a></li>'
+    items = "\n".join(f'<li>{html.escape(p.stem.removesuffix(".slides"))}: <a href="{html.escape(p.name)}">slides</a>'
+                      f' · <a href="{html.escape(p.name.replace(".slides.html", ".html"))}">page</a></li>'
                       for p in written)
     (out_dir / "index.html").write_text(INDEX.format(items=items), encoding="utf-8")
     return written

@@ -207,6 +207,7 @@ FORBIDDEN = {
     "torch.nn.functional": ["batch_norm", "layer_norm", "instance_norm", "group_norm", "dropout"],
     "torch": ["batch_norm", "layer_norm", "dropout"],
     "torch.nn": ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "Dropout"],
+    "course.confusion": ["ConfusionMatrix"],
 }
 _seen = set()
 _active = [False]

@@ -1,23 +1,21 @@
-"""Finding the class's submissions: a folder of student folders, or a ``.zip`` of one.
+"""One student's submission: which of their notebooks is graded, or why none can be.
 
-Every student folder becomes a :class:`Submission`: the notebook to grade, or the reason
-there is none. Nothing here raises for one bad submission; the rest of the class goes on.
+:mod:`autograder.intake` finds each student's files in the class folder; :func:`choose`
+picks the notebook and :func:`read_notebook` says whether it can be read. Nothing here
+raises for one bad submission; the rest of the class goes on.
 """
 from __future__ import annotations
 
 import json
 import re
-import shutil
-import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-__all__ = ["Submission", "SubmissionsError", "find_submissions", "unpack_zip", "read_notebook"]
+__all__ = ["Submission", "SubmissionsError", "choose", "read_notebook", "STUDENT_ID"]
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}$")
-MAX_ZIP_BYTES = 2 * 1024 ** 3      # uncompressed total: a zip bomb stops here
 MAX_NOTEBOOK_BYTES = 64 * 1024 ** 2
 
 
@@ -31,87 +29,52 @@ class Submission:
     notebook: Path | None        # the notebook to grade, when there is one
     problem: str | None = None   # why it cannot be graded, in one line
     note: str | None = None      # something the TA should know about a graded submission
-    timestamp: str | None = None  # nbgrader's timestamp.txt, when the student folder has one
+    timestamp: str | None = None  # when it was handed in, as nbgrader's timestamp.txt holds it
+    entry: str | None = None     # which file of the class folder was graded (relative to it)
+    lms: dict = field(default_factory=dict, compare=False)  # the LMS's ids and name, for its export
+    absent: bool = False         # on the roster (or asked for) but nothing handed in
 
 
-def unpack_zip(archive: Path, into: Path) -> Path:
-    """Extract ``archive`` safely (no absolute paths, no ``..``, no links, bounded size)."""
-    try:
-        with zipfile.ZipFile(archive) as zf:
-            members = zf.infolist()
-            total = sum(m.file_size for m in members)
-            if total > MAX_ZIP_BYTES:
-                raise SubmissionsError(f"{archive.name} would unpack to {total / 1e9:.1f} GB")
-            for member in members:
-                name = member.filename
-                parts = Path(name).parts
-                if name.startswith(("/", "\\")) or ".." in parts or (":" in name.split("/")[0]):
-                    raise SubmissionsError(f"{archive.name} holds an unsafe path: {name!r}")
-                if (member.external_attr >> 16) & 0o170000 == 0o120000:
-                    continue  # symbolic links are skipped
-                if "__MACOSX" in parts:
-                    continue
-                zf.extract(member, into)
-    except zipfile.BadZipFile as exc:
-        raise SubmissionsError(f"{archive.name} is not a valid zip file: {exc}") from exc
-    entries = [p for p in into.iterdir() if not p.name.startswith((".", "__MACOSX"))]
-    if len(entries) == 1 and entries[0].is_dir() and not _looks_like_student(entries[0]):
-        return entries[0]  # a zip of the submissions folder itself
-    return into
+def choose(student_id: str, files: list, assignment: str, notes=()) -> Submission:
+    """The one notebook of a student's ``files`` (``(Named, path, entry)``) that is graded.
 
-
-def _looks_like_student(folder: Path) -> bool:
-    return any(p.suffix == ".ipynb" for p in folder.iterdir() if p.is_file())
-
-
-def find_submissions(path: Path, assignment: str, scratch: Path) -> list[Submission]:
-    """One :class:`Submission` per student folder under ``path`` (a folder or a ``.zip``)."""
-    path = Path(path)
-    if not path.exists():
-        raise SubmissionsError(f"no such file or folder: {path}")
-    if path.is_file():
-        if path.suffix.lower() != ".zip":
-            raise SubmissionsError(f"{path} is neither a folder nor a .zip")
-        unpacked = scratch / "unzipped"
-        if unpacked.exists():
-            shutil.rmtree(unpacked)
-        unpacked.mkdir(parents=True)
-        path = unpack_zip(path, unpacked)
-    found = []
-    for folder in sorted(p for p in path.iterdir() if not p.name.startswith((".", "__"))):
-        if not folder.is_dir():
-            continue
-        found.append(_submission(folder, assignment))
-    if not found:
-        raise SubmissionsError(f"{path} holds no student folders (expected one folder per student "
-                               f"holding {assignment}.ipynb)")
-    return found
-
-
-def _submission(folder: Path, assignment: str) -> Submission:
-    student_id = folder.name
-    if not STUDENT_ID.match(student_id):
-        return Submission(student_id, None, "invalid student id: use letters, digits and . _ - @ +")
-    stamp = folder / "timestamp.txt"
-    timestamp = stamp.read_text(errors="replace").strip()[:64] if stamp.is_file() else None
-    expected = folder / f"{assignment}.ipynb"
-    notebooks = sorted(p for p in folder.rglob("*.ipynb")
-                       if ".ipynb_checkpoints" not in p.parts and not p.is_symlink())
-    if expected.is_file() and not expected.is_symlink():
-        chosen, note = expected, None
-        if len(notebooks) > 1:
-            note = f"graded {expected.name}; ignored {len(notebooks) - 1} other notebook(s)"
-    elif len(notebooks) == 1:
-        chosen = notebooks[0]
-        note = f"notebook was named {chosen.relative_to(folder)}, graded as {assignment}.ipynb"
-    elif not notebooks:
-        return Submission(student_id, None, f"no notebook: expected {assignment}.ipynb", timestamp=timestamp)
+    The latest attempt counts; in it, the notebook named ``<assignment>.ipynb`` (its latest
+    re-upload), else the only notebook, else the latest re-upload of one name. Several
+    differently named notebooks and none named right is a problem, not a guess.
+    """
+    notes = list(notes)
+    expected = f"{assignment}.ipynb".lower()
+    notebooks = [f for f in files if f[1].suffix == ".ipynb" and ".ipynb_checkpoints" not in f[2]]
+    if not notebooks:
+        others = ", ".join(entry for _, _, entry in files[:3])
+        return Submission(student_id, None, f"no notebook: expected {assignment}.ipynb" +
+                          (f" (found {others})" if others else ""), "; ".join(notes) or None)
+    latest = max(n.attempt for n, _, _ in notebooks)
+    current = [f for f in notebooks if f[0].attempt == latest]
+    right = [f for f in current if Path(f[0].file).name.lower() == expected]
+    names = {Path(f[0].file).name for f in current}
+    if right:
+        chosen = max(right, key=lambda f: f[0].order)
+    elif len(current) == 1 or len(names) == 1:
+        chosen = max(current, key=lambda f: f[0].order)
+        notes.append(f"notebook was named {chosen[0].file}, graded as {assignment}.ipynb")
     else:
-        names = ", ".join(str(p.relative_to(folder)) for p in notebooks[:4])
-        return Submission(student_id, None, f"several notebooks ({names}) and none named "
-                                            f"{assignment}.ipynb", timestamp=timestamp)
-    problem = read_notebook(chosen)[1]
-    return Submission(student_id, None if problem else chosen, problem, note, timestamp)
+        listed = ", ".join(sorted(f[0].file for f in current)[:4])
+        return Submission(student_id, None, f"several notebooks ({listed}) and none named "
+                                            f"{assignment}.ipynb", "; ".join(notes) or None)
+    same = Path(chosen[0].file).name
+    earlier = [f for f in notebooks if f[0].attempt < latest or
+               (f is not chosen and Path(f[0].file).name == same and f[0].order < chosen[0].order)]
+    if earlier:
+        notes.append(f"latest of {len(earlier) + 1} submissions")
+    ignored = len(notebooks) - 1 - len(earlier)
+    if ignored > 0:
+        notes.append(f"graded {same}; ignored {ignored} other notebook(s)")
+    if chosen[0].late:
+        notes.append("marked LATE by the LMS")
+    problem = read_notebook(chosen[1])[1]
+    return Submission(student_id, None if problem else chosen[1], problem, "; ".join(notes) or None,
+                      entry=chosen[2])
 
 
 def _json_error(path: Path) -> str:

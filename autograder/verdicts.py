@@ -121,6 +121,7 @@ class Verdict:
     passed: bool
     text: str
     incident: str | None = None
+    diagnosis: str | None = None   # the typical mistake the check recognised, if any
 
 
 class CheckSession(threading.Thread):
@@ -251,7 +252,8 @@ class CheckSession(threading.Thread):
         elif not result.passed and ("did not finish within" in result.message
                                     or "process ended" in result.message):
             incident = f"{check.target} ended or hung the Python process"
-        return Verdict(bool(result.passed), str(result), incident)
+        return Verdict(bool(result.passed), str(result), incident,
+                       None if result.passed else getattr(result, "diagnosis", None))
 
     def _in_process_verdict(self, check: HiddenCheck, kind: str) -> Verdict:
         """A kind of answer no stand-in covers yet (a class that is not an optimizer): run the
@@ -373,6 +375,7 @@ class TrustedVerdicts(Preprocessor):
 
     def preprocess(self, nb, resources):
         incidents = list(nb.metadata.get(INCIDENTS_KEY, {}).pop("early", []))
+        diagnoses: dict[str, list[str]] = {}
         session: CheckSession | None = resources.pop("autograder_session", None)
         if session is not None:
             session.finish(self.finish_timeout)
@@ -400,6 +403,9 @@ class TrustedVerdicts(Preprocessor):
                 outputs.append(new_output("stream", name="stdout", text="\n".join(passed) + "\n"))
             cell.outputs = outputs
             incidents.extend(v.incident for v in verdicts if v.incident)
+            found = [v.diagnosis for v in verdicts if v.diagnosis]
+            if found:
+                diagnoses[grade_id] = list(dict.fromkeys(found))
         for cell in nb.cells:
             for o in cell.get("outputs", []):
                 if o.get("output_type") != "error":
@@ -414,6 +420,7 @@ class TrustedVerdicts(Preprocessor):
                 elif "Network is unreachable" in text or "Name or service not known" in text:
                     incidents.append("tried to use the network")
         nb.metadata.setdefault(INCIDENTS_KEY, {})["incidents"] = list(dict.fromkeys(incidents))
+        nb.metadata[INCIDENTS_KEY]["diagnoses"] = diagnoses
         if session is not None:
             nb.metadata[INCIDENTS_KEY]["timings"] = session.timings
         return nb, resources

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -170,14 +171,36 @@ def _outcome(job: dict, status: str, start: float, incidents=()) -> dict:
 
 # ------------------------------------------------------------------ inside the child process
 
-def _failure(result: dict) -> str:
+# nbgrader's own failures on a notebook whose metadata it cannot use, in words a TA can act on
+NBGRADER_CAUSES = [
+    (re.compile(r"KeyError: '?grade_id'?"),
+     "nbgrader's OverwriteCells stopped (KeyError 'grade_id'): a cell's nbgrader metadata names a "
+     "grade id the assignment does not have (renamed, or a cell the student added); fix or clear "
+     "that cell's metadata in the submitted notebook and regrade it with --student"),
+    (re.compile(r"Inconsistent checksums for cell (\S+)"),
+     "nbgrader's OverwriteCells stopped (inconsistent checksums for cell {0}): the student changed "
+     "that locked cell's nbgrader flags (a test cell marked as a solution?); restore its metadata "
+     "and regrade it with --student"),
+    (re.compile(r"MissingEntry: No such (\w+ cell)[^\n]*"),
+     "nbgrader's gradebook has no {0} the notebook names (a cell id renamed by the student)"),
+]
+
+
+def explain_failure(result: dict) -> str:
     text = (result.get("error") or "") + "\n" + (result.get("log") or "")
     if "DeadKernelError" in text or "Kernel died" in text or "kernel died" in text.lower():
         return ("kernel died: the notebook ended its own Python process (os._exit, exit(), a "
                 "crash, or the memory limit)")
+    for pattern, words in NBGRADER_CAUSES:
+        match = pattern.search(text)
+        if match:
+            return "autograde failed: " + words.format(*match.groups())
     lines = [line.strip() for line in text.splitlines() if line.strip()]
+    raised = [line for line in lines if re.match(r"^[\w.]*(Error|Exception)\b", line)]
+    if raised:
+        return f"autograde failed: {raised[-1][:200]}"
     for line in reversed(lines):
-        if "Error" in line or "error" in line:
+        if ("Error" in line or "error" in line) and "see the the above traceback" not in line:
             return f"autograde failed: {line[:200]}"
     return f"autograde failed: {lines[-1][:200] if lines else 'unknown error'}"
 
@@ -266,11 +289,12 @@ def run_job(folder: Path) -> dict:
     seconds = time.time() - began
     executed = course / "autograded" / student / assignment / name
     if not result.get("success") or not executed.is_file():
-        return {"student_id": student, "status": _failure(result), "incidents": []}
+        return {"student_id": student, "status": explain_failure(result), "incidents": []}
     nb = nbformat.read(executed, as_version=4)
     ours = nb.metadata.pop(INCIDENTS_KEY, {})
     nbformat.write(nb, folder / "executed.ipynb")
     return {"student_id": student, "status": GRADED, "incidents": ours.get("incidents", []),
+            "diagnoses": ours.get("diagnoses", {}),
             "timings": {**ours.get("timings", {}), "autograde": seconds,
                         "worker start": began - float(job.get("submitted_at", began))}}
 

@@ -116,7 +116,7 @@ def regularization(results):
 
 
 def augmentation(results):
-    from course.images import make_shapes
+    from course.shapes import make_shapes
     from course.widgets.augmentation import augmentation_explorer
 
     X, _ = make_shapes(12, size=32, seed=0)

@@ -84,9 +84,16 @@ def random_crop(X: torch.Tensor, padding: int = 4, size: Sequence[int] | None = 
                 mode: str = "reflect", generator: torch.Generator | None = None) -> torch.Tensor:
     """Pad each image by ``padding`` pixels, then cut out a window at a random position.
 
-    The window is the original ``H x W`` by default (the classic "pad 4 and crop 32" for
-    CIFAR), or ``size = (h, w)``. ``mode`` is the padding of :func:`torch.nn.functional.pad`
-    (``"reflect"``, ``"replicate"`` or ``"constant"`` for zeros).
+    The window is the original ``H x W`` by default, or ``size = (h, w)``; the content moves
+    by up to ``padding`` pixels each way. ``mode`` is the padding of
+    :func:`torch.nn.functional.pad`: ``"reflect"`` (the default: the border is mirrored),
+    ``"replicate"`` (the edge pixels repeated) or ``"constant"`` (zeros).
+
+    The classic CIFAR recipe, "pad 4, crop 32" (He et al., 2016; torchvision's
+    ``RandomCrop(32, padding=4)``), pads with zeros: ``padding=4, mode="constant"``. The
+    default reflects instead (as the fast CIFAR trainers do) so that a shifted image continues
+    its own background rather than gaining a flat frame no test image has. On standardized
+    inputs a zero is the training set's mean colour, not black.
     """
     _check(X)
     height, width = size if size is not None else X.shape[-2:]

@@ -1,21 +1,30 @@
-"""Data sets the course trains on. Nothing is downloaded.
+"""Data sets the course trains on, as train/validation/test splits. Nothing is downloaded.
 
-- The handwritten digits bundled with scikit-learn (1,797 images, 8x8, ten classes).
-- Train/validation/test splits as torch tensors, standardized with the training statistics.
+- :func:`image_split`: 32×32 colour images for the convolutional networks: the course's
+  generated shapes (:mod:`course.shapes`, the default), or Fashion-MNIST or CIFAR-10 from
+  files the user has (:mod:`course.images`). ``COURSE_DATA=cifar10`` (or ``fashion-mnist``)
+  switches every lecture to real data.
+- :func:`digits_split`: the handwritten digits bundled with scikit-learn (1,797 images, 8×8,
+  ten classes), for the small examples that need no convolutional network.
+- Splits are torch tensors, standardized with the training statistics only.
 
->>> split = digits_split(seed=0)
+>>> split = image_split(n_train=2000, seed=0)
 >>> split.X_train.shape, split.num_classes
-(torch.Size([1078, 64]), 10)
+(torch.Size([2000, 3, 32, 32]), 10)
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 import torch
 
-__all__ = ["load_digits_arrays", "digits_split", "Split", "standardize", "as_tensors"]
+__all__ = ["load_digits_arrays", "digits_split", "image_split", "IMAGE_SOURCES", "Split", "standardize",
+           "as_tensors"]
+
+IMAGE_SOURCES = ("shapes", "fashion-mnist", "cifar10")
 
 
 @lru_cache(maxsize=1)
@@ -53,6 +62,7 @@ class Split:
     X_test: torch.Tensor
     y_test: torch.Tensor
     num_classes: int
+    class_names: tuple[str, ...] = ()
 
     @property
     def train(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -73,7 +83,7 @@ class Split:
     def to(self, device) -> "Split":
         moved = {name: getattr(self, name).to(device) for name in
                  ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test")}
-        return Split(num_classes=self.num_classes, **moved)
+        return Split(num_classes=self.num_classes, class_names=self.class_names, **moved)
 
 
 def standardize(X_train: np.ndarray, *others: np.ndarray, eps: float = 1e-8):
@@ -124,3 +134,56 @@ def digits_split(seed: int = 0, val_fraction: float = 0.2, test_fraction: float 
                            "test": (X_test, y_test)}.items():
         tensors[f"X_{name}"], tensors[f"y_{name}"] = as_tensors(Xa, ya, device)
     return Split(num_classes=num_classes, **tensors)
+
+
+@lru_cache(maxsize=4)
+def _held_out_shapes(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The generated validation or test images, drawn once per process: every training seed of a
+    lecture is measured on them, and drawing them again for each run costs time for nothing."""
+    from .shapes import make_shapes
+
+    return make_shapes(n, seed=seed)
+
+
+def image_split(source: str | None = None, n_train: int = 4000, n_val: int = 1000, n_test: int = 2000,
+                seed: int = 0, standardized: bool = True, directory=None, device=None) -> Split:
+    """Images ``(N, C, H, W)`` split into train/validation/test, standardized per channel.
+
+    ``source``: ``"shapes"`` (the generated set, 3×32×32), ``"fashion-mnist"`` (1×28×28, from
+    ``FASHION_MNIST_DIR`` or ``directory``) or ``"cifar10"`` (3×32×32, from ``CIFAR10_DIR`` or
+    ``directory``); by default the ``COURSE_DATA`` environment variable, else ``"shapes"``.
+
+    The generated training images come from ``seed``, its validation and test images from
+    fixed seeds (every training seed is measured on the same held-out images). For real data
+    the training and validation images are disjoint random subsets of the data set's training
+    split (drawn with ``seed``) and the test images the first ``n_test`` of its test split.
+    The mean and standard deviation per channel come from the training images only.
+    """
+    from .images import CIFAR10_CLASSES, FASHION_MNIST_CLASSES, load_cifar10, load_idx_dataset
+    from .shapes import SHAPE_NAMES, TEST_SEED, VAL_SEED, make_shapes
+
+    source = (source or os.environ.get("COURSE_DATA", "").strip() or "shapes").lower()
+    if source not in IMAGE_SOURCES:
+        raise ValueError(f"unknown image source {source!r}: choose one of {', '.join(IMAGE_SOURCES)}")
+    if source == "shapes":
+        names = SHAPE_NAMES
+        X_train, y_train = make_shapes(n_train, seed=seed)
+        X_val, y_val = (t.clone() for t in _held_out_shapes(n_val, VAL_SEED))
+        X_test, y_test = (t.clone() for t in _held_out_shapes(n_test, TEST_SEED))
+    else:
+        load, names = ((load_idx_dataset, FASHION_MNIST_CLASSES) if source == "fashion-mnist"
+                       else (load_cifar10, CIFAR10_CLASSES))
+        X_all, y_all = load(directory, split="train")
+        if n_train + n_val > len(X_all):
+            raise ValueError(f"{source} has {len(X_all)} training images: n_train + n_val = {n_train + n_val} "
+                             f"is too many")
+        order = torch.randperm(len(X_all), generator=torch.Generator().manual_seed(seed))
+        X_train, y_train = X_all[order[:n_train]], y_all[order[:n_train]]
+        X_val, y_val = X_all[order[n_train:n_train + n_val]], y_all[order[n_train:n_train + n_val]]
+        X_test, y_test = load(directory, split="test", limit=n_test)
+    if standardized:
+        mean = X_train.mean(dim=(0, 2, 3), keepdim=True)
+        std = X_train.std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-8)
+        X_train, X_val, X_test = ((X - mean) / std for X in (X_train, X_val, X_test))
+    return Split(X_train.to(device), y_train.to(device), X_val.to(device), y_val.to(device),
+                 X_test.to(device), y_test.to(device), num_classes=len(names), class_names=tuple(names))

@@ -12,11 +12,13 @@ Environment variables:
 - ``COURSE_QUICK``: set by the test suite and CI to ask for the smallest size too.
 - ``COURSE_STATIC``: live widgets or their static figures (:func:`course.widgets.is_static`,
   which starts from :func:`is_quick`).
+- ``COURSE_SIZE``: force one size everywhere (``full``, ``cpu`` or ``quick``): to record a
+  full-size run on any machine, or to run a lecture at its CPU size under the tests.
+- ``COURSE_CPU_THREADS``: how many threads torch uses on a CPU (see
+  :func:`configure_cpu_threads`).
 
 A flag (``COURSE_QUICK``, ``COURSE_STATIC``) is read by :func:`env_flag`: ``1``/``true``/``yes``/``on``
 set it, ``0``/``false``/``no``/``off`` or empty clear it.
-- ``COURSE_CPU_THREADS``: how many threads torch uses on a CPU (see
-  :func:`configure_cpu_threads`).
 """
 from __future__ import annotations
 
@@ -33,9 +35,12 @@ __all__ = [
     "is_quick",
     "env_flag",
     "workload",
+    "current_size",
+    "SIZES",
     "set_seed",
     "describe_device",
     "configure_cpu_threads",
+    "ensure_cpu_threads",
     "usable_cpu_cores",
     "busy_cpu_cores",
 ]
@@ -107,18 +112,40 @@ def is_quick() -> bool:
     return is_autograding() or bool(env_flag("COURSE_QUICK"))
 
 
-def workload(gpu, cpu, quick=None, device: torch.device | str | None = None):
-    """Choose a heavy cell's size for where it runs.
+SIZES = ("full", "cpu", "quick")
 
-    >>> num_epochs = workload(gpu=40, cpu=8, quick=1)
 
-    ``gpu`` on an accelerator (CUDA or MPS), ``cpu`` on a CPU, ``quick`` (default: ``cpu``)
-    under autograding, in the tests and in CI. Any value works: ints, tuples, dicts.
+def current_size(device: torch.device | str | None = None) -> str:
+    """Which size heavy cells take here: ``"full"``, ``"cpu"`` or ``"quick"``.
+
+    First match wins: ``COURSE_SIZE`` when set; ``"quick"`` under autograding, in the tests
+    and in CI (:func:`is_quick`); ``"cpu"`` when training runs on the CPU; ``"full"`` on an
+    accelerator (CUDA or MPS).
     """
+    forced = os.environ.get("COURSE_SIZE", "").strip().lower()
+    if forced:
+        if forced not in SIZES:
+            raise ValueError(f"COURSE_SIZE must be one of {', '.join(SIZES)}, not {forced!r}")
+        return forced
     if is_quick():
-        return cpu if quick is None else quick
+        return "quick"
     device = torch.device(device) if device is not None else pick_device()
-    return cpu if device.type == "cpu" else gpu
+    return "cpu" if device.type == "cpu" else "full"
+
+
+def workload(full, cpu, quick=None, device: torch.device | str | None = None):
+    """Choose a heavy cell's size for where it runs (:func:`current_size`).
+
+    >>> num_epochs = workload(full=40, cpu=8, quick=1)
+
+    ``full`` is the real run, on an accelerator (CUDA or MPS): tens of seconds to minutes on a
+    GPU. ``cpu`` is what a 2-core CPU finishes in seconds, ``quick`` (default: ``cpu``) what
+    autograding, the tests and CI run. Any value works: ints, tuples, dicts, configurations.
+    """
+    size = current_size(device)
+    if size == "quick":
+        return cpu if quick is None else quick
+    return cpu if size == "cpu" else full
 
 
 def set_seed(seed: int) -> None:
@@ -176,11 +203,27 @@ def configure_cpu_threads(max_threads: int | None = None) -> int:
     return wanted
 
 
+_threads_chosen: list[int] = []
+
+
+def ensure_cpu_threads() -> int:
+    """:func:`configure_cpu_threads` once per process; afterwards the count it chose.
+
+    Training on the CPU (:func:`course.training.fit`) and :func:`describe_device` both call it,
+    so the thread count a lecture prints at its start is the one its training uses.
+    """
+    if not _threads_chosen:
+        _threads_chosen.append(configure_cpu_threads())
+    return _threads_chosen[0]
+
+
 def describe_device(device: torch.device | str | None = None) -> str:
-    """One line for a notebook: which device, and its name for a GPU."""
+    """One line for a notebook: which device, and its name for a GPU (for a CPU, the threads training uses)."""
     device = torch.device(device) if device is not None else pick_device()
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
     if device.type == "cpu":
-        return f"cpu ({torch.get_num_threads()} threads)"
+        ensure_cpu_threads()
+        threads = torch.get_num_threads()
+        return f"cpu ({threads} thread{'s' if threads != 1 else ''})"
     return device.type

@@ -2,9 +2,11 @@
 
 - :func:`initial_loss_check`: an untrained classifier should score about ``-log(1/C)``.
 - :func:`overfit_small_subset`: a network that cannot memorise 32 examples has a bug.
-- :class:`GradientStats`: per-layer gradient and weight norms, a :func:`course.training.fit` callback.
+- :class:`GradientStats`: per-layer gradient and weight norms and relative updates (per epoch and per
+  optimizer step), a :func:`course.training.fit` callback.
 - :func:`lr_range_test`: the loss while the learning rate grows exponentially, step by step.
 - :func:`layer_outputs`: what a layer computes, for PCA / t-SNE pictures of learned features.
+- :func:`dead_channels`: the share of each block's ReLU channels that output zero for every input.
 
 Every training step here goes through :func:`course.training.fit`.
 """
@@ -19,7 +21,7 @@ import torch
 from .training import History, evaluate, fit
 
 __all__ = ["expected_initial_loss", "initial_loss_check", "InitialLossCheck", "overfit_small_subset",
-           "GradientStats", "lr_range_test", "LRRangeTest", "layer_outputs"]
+           "GradientStats", "lr_range_test", "LRRangeTest", "layer_outputs", "dead_channels"]
 
 
 def expected_initial_loss(num_classes: int) -> float:
@@ -106,22 +108,46 @@ class GradientStats:
 
     - ``grad_norm``: the mean over the epoch's steps of ``‖∂L/∂W‖``;
     - ``weight_norm``: ``‖W‖`` at the end of the epoch;
-    - ``update_ratio``: ``‖W_end - W_start‖ / ‖W_start‖`` over the epoch.
+    - ``update_ratio``: ``‖W_end - W_start‖ / ‖W_start‖`` over the **whole epoch** (many steps).
+
+    Given the ``optimizer`` too, it also records the relative update of **every step**,
+
+    - ``step_update_ratio``: ``‖W_t - W_{t-1}‖ / ‖W_{t-1}‖`` for each ``optimizer.step()``, one
+      value per step (all epochs one after the other),
+
+    the quantity behind the rule of thumb "about 10⁻³ per step" (Karpathy's recipe): it is
+    measured by the optimizer's step hooks (a copy of the weights before the step, the norm of
+    the difference after it), kept on the device and read once per epoch.
 
     Gradient norms are summed on the device and read once per epoch. ``stats[name][key]``
-    is a list with one value per epoch. Call :meth:`remove` (or use ``with``) to unhook.
+    is a list with one value per epoch (per step for ``step_update_ratio``). Call
+    :meth:`remove` (or use ``with``) to unhook.
     """
 
-    def __init__(self, model: torch.nn.Module, include_biases: bool = False):
+    def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None,
+                 include_biases: bool = False):
+        if isinstance(optimizer, bool):  # the old second positional argument
+            raise TypeError("GradientStats(model, optimizer=None, include_biases=False): pass include_biases "
+                            "by name")
         self.names = [name for name, p in model.named_parameters()
                       if p.requires_grad and (include_biases or p.dim() >= 2)]
         params = dict(model.named_parameters())
-        self.stats: dict[str, dict[str, list]] = {name: {"grad_norm": [], "weight_norm": [],
-                                                         "update_ratio": []} for name in self.names}
+        self._params = [params[name] for name in self.names]
+        keys = ["grad_norm", "weight_norm", "update_ratio"] + (["step_update_ratio"] if optimizer else [])
+        self.stats: dict[str, dict[str, list]] = {name: {key: [] for key in keys} for name in self.names}
         self._sums = {name: None for name in self.names}
         self._steps = {name: 0 for name in self.names}
         self._start = {name: params[name].detach().clone() for name in self.names}
         self._handles = [params[name].register_hook(self._hook(name)) for name in self.names]
+        self._before: list[torch.Tensor] = []
+        self._step_ratios: list[torch.Tensor] = []   # one (num_layers,) tensor per step, on the device
+        if optimizer is not None:
+            tracked = {id(p) for group in optimizer.param_groups for p in group["params"]}
+            if not any(id(p) in tracked for p in self._params):
+                raise ValueError("the optimizer holds none of the model's weights: is it another model's "
+                                 "optimizer?")
+            self._handles += [optimizer.register_step_pre_hook(self._before_step),
+                              optimizer.register_step_post_hook(self._after_step)]
 
     def _hook(self, name):
         def record(grad):
@@ -129,6 +155,18 @@ class GradientStats:
             self._sums[name] = norm if self._sums[name] is None else self._sums[name] + norm
             self._steps[name] += 1
         return record
+
+    def _before_step(self, optimizer, args, kwargs):
+        self._before = [p.detach().clone() for p in self._params]
+
+    def _after_step(self, optimizer, args, kwargs):
+        if not self._before:
+            return
+        ratios = [torch.linalg.vector_norm((p.detach() - w).float())
+                  / torch.linalg.vector_norm(w.float()).clamp_min(1e-12)
+                  for p, w in zip(self._params, self._before)]
+        self._step_ratios.append(torch.stack(ratios))
+        self._before = []
 
     def __call__(self, epoch: int, history: History, model: torch.nn.Module) -> bool:
         params = dict(model.named_parameters())
@@ -148,10 +186,15 @@ class GradientStats:
                 self.stats[name]["grad_norm"].append(g)
                 self.stats[name]["weight_norm"].append(wn)
                 self.stats[name]["update_ratio"].append(ratio)
+        if self._step_ratios:  # and one for all the epoch's steps
+            per_step = torch.stack(self._step_ratios).T.tolist()   # (num_layers, num_steps)
+            for name, ratios in zip(self.names, per_step):
+                self.stats[name]["step_update_ratio"].extend(ratios)
+            self._step_ratios = []
         return False
 
     def remove(self) -> None:
-        """Unhook from the model's parameters."""
+        """Unhook from the model's parameters and from the optimizer."""
         for handle in self._handles:
             handle.remove()
         self._handles = []
@@ -221,7 +264,7 @@ def layer_outputs(model: torch.nn.Module, X: torch.Tensor, layer: torch.nn.Modul
                   batch_size: int = 1024) -> torch.Tensor:
     """What ``layer`` (a submodule of ``model``) outputs for ``X``, in evaluation mode, flattened.
 
-    Use it to look at learned features: ``PCA(2).fit_transform(layer_outputs(model, X, model[2]))``.
+    Use it to look at learned features: ``PCA(2).fit_transform(layer_outputs(model, X, model.hidden[1]))``.
     """
     captured = []
     handle = layer.register_forward_hook(lambda module, args, output: captured.append(output.detach()))
@@ -235,3 +278,41 @@ def layer_outputs(model: torch.nn.Module, X: torch.Tensor, layer: torch.nn.Modul
         handle.remove()
         model.train(was_training)
     return torch.cat(captured).flatten(1).float()
+
+
+def dead_channels(model: torch.nn.Module, X: torch.Tensor, layers=None, batch_size: int = 1024) -> dict[str, float]:
+    """For each layer, the fraction of its output channels that are zero for every example of ``X``.
+
+    Meant for layers that end in a ReLU: a channel that outputs exactly zero at every position
+    of every image is "dead": its gradient is zero too, so no step will revive it. ``layers``
+    maps names to submodules of ``model`` whose outputs ``(N, C, ...)`` are checked (default:
+    every :class:`course.models.ConvBlock` and :class:`course.models.ResidualBlock`, which end
+    in a ReLU). Evaluated in evaluation mode, without gradients.
+    """
+    from .models import ConvBlock, ResidualBlock
+
+    if layers is None:
+        layers = {name: m for name, m in model.named_modules() if isinstance(m, (ConvBlock, ResidualBlock))}
+    if not layers:
+        raise ValueError("no layers to check: pass layers={name: module}")
+    alive = {name: None for name in layers}
+
+    def hook(name):
+        def record(module, args, output):
+            active = (output.detach() != 0).transpose(0, 1).flatten(1).any(dim=1)  # per channel
+            alive[name] = active if alive[name] is None else alive[name] | active
+        return record
+
+    handles = [module.register_forward_hook(hook(name)) for name, module in layers.items()]
+    was_training = model.training
+    model.eval()
+    try:
+        device = _device(model)
+        with torch.no_grad():
+            for start in range(0, len(X), batch_size):
+                model(X[start:start + batch_size].to(device))
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    return {name: float((~active).float().mean()) for name, active in alive.items()}

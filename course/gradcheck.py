@@ -47,7 +47,14 @@ def relative_error(a, b) -> float:
 def check_gradient(f, x, analytic, dout=None, h: float = 1e-5, tol: float = 1e-6,
                    name: str = "gradient") -> float:
     """Compare ``analytic`` with :func:`numeric_gradient` of ``f`` at ``x``; print and return
-    the relative error. Raises ``AssertionError`` when it exceeds ``tol``."""
+    the relative error. Raises ``AssertionError`` when it exceeds ``tol``, or when ``analytic``
+    has another shape than ``x`` (a gradient has the shape of what it is the gradient of)."""
+    shape, wanted = np.shape(analytic), np.shape(x)
+    if shape != wanted:
+        print(f"{name}: shape {shape}, expected {wanted} (WRONG SHAPE)")
+        raise AssertionError(f"{name}: your gradient has shape {shape}, but the variable has shape "
+                             f"{wanted}: a gradient has the shape of what it is the gradient of (a "
+                             "statistic used by every sample sums over the batch)")
     error = relative_error(analytic, numeric_gradient(f, x, dout, h))
     print(f"{name}: relative error {error:.2e} ({'ok' if error <= tol else 'TOO LARGE'})")
     assert error <= tol, f"{name}: your gradient and the numeric one differ (relative error {error:.2e})"

@@ -1,102 +1,38 @@
-"""Image data for the augmentation lecture: generated shapes, and IDX files from disk.
+"""Real image data sets from files the user already has: Fashion-MNIST (IDX) and CIFAR-10 (pickles).
 
-- :func:`make_shapes` draws a labelled set of coloured shapes at any size, the same set
-  for the same seed (labels are the shape; colours, position, size and angle vary).
+Nothing is downloaded. Each loader reads a folder the user names, by argument or by an
+environment variable, and says exactly which file is missing or malformed.
+
 - :func:`load_idx` reads one IDX file (the format of MNIST and Fashion-MNIST), gzip or raw;
-  :func:`load_idx_dataset` reads an image/label pair from a folder the user has on disk.
-  Nothing is downloaded.
+  :func:`load_idx_dataset` reads an image/label pair from ``FASHION_MNIST_DIR``.
+- :func:`load_cifar10` reads CIFAR-10's "python version" (``data_batch_1`` ... ``data_batch_5``,
+  ``test_batch``) from ``CIFAR10_DIR``: the ``cifar-10-batches-py`` folder, the folder holding it,
+  or the ``cifar-10-python.tar.gz`` archive as downloaded. The pickles are read by an unpickler
+  that accepts NumPy arrays and nothing else, so a tampered file cannot run code.
 
->>> X, y = make_shapes(256, size=32, seed=0)
->>> X.shape, X.dtype, y[:5]
-(torch.Size([256, 3, 32, 32]), torch.float32, tensor([...]))
+The course's own generated images are in :mod:`course.shapes`; :func:`course.data.image_split`
+gives any of the three as standardized train/validation/test tensors.
 """
 from __future__ import annotations
 
 import gzip
-import math
+import io
 import os
+import pickle
 import struct
+import tarfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
-__all__ = ["SHAPE_NAMES", "FASHION_MNIST_CLASSES", "make_shapes", "load_idx", "load_idx_dataset",
-           "idx_file_names", "IDXFormatError"]
-
-SHAPE_NAMES = ("circle", "square", "triangle", "cross", "ring")
+__all__ = ["FASHION_MNIST_CLASSES", "CIFAR10_CLASSES", "load_idx", "load_idx_dataset", "idx_file_names",
+           "IDXFormatError", "load_cifar10", "CIFARFormatError"]
 
 FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                          "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 
-
-# ---------------------------------------------------------------- generated shapes
-def _signed_distance(shape: torch.Tensor, u: torch.Tensor, v: torch.Tensor, r: torch.Tensor):
-    """Signed distance (negative inside) of every pixel to each sample's shape.
-
-    ``u, v`` are ``(N, H, W)`` coordinates relative to the centre, already rotated;
-    ``r`` is ``(N, 1, 1)``, the shape's radius; ``shape`` is ``(N, 1, 1)`` class indices.
-    """
-    dist = torch.sqrt(u ** 2 + v ** 2)
-    circle = dist - r
-    square = torch.maximum(u.abs(), v.abs()) - 0.8 * r
-    # equilateral triangle: the largest projection on its three edge normals
-    normals = [(math.cos(a), math.sin(a)) for a in (math.pi / 2, math.pi / 2 + 2 * math.pi / 3,
-                                                   math.pi / 2 + 4 * math.pi / 3)]
-    triangle = torch.stack([u * nx + v * ny for nx, ny in normals]).amax(dim=0) - 0.5 * r
-    w = r / 3
-    cross = torch.minimum(torch.maximum(u.abs() - w, v.abs() - r),
-                          torch.maximum(v.abs() - w, u.abs() - r))
-    ring = (dist - 0.75 * r).abs() - 0.25 * r
-    choices = torch.stack([circle, square, triangle, cross, ring])  # (5, N, H, W)
-    return torch.gather(choices, 0, shape.expand_as(circle).unsqueeze(0)).squeeze(0)
-
-
-def _hsv_to_rgb(h: torch.Tensor, s: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """``(N,)`` hue in [0, 1), saturation, value -> ``(N, 3)`` RGB (the standard formula)."""
-    k = torch.stack([(5 + h * 6) % 6, (3 + h * 6) % 6, (1 + h * 6) % 6], dim=1)
-    return v[:, None] - v[:, None] * s[:, None] * torch.clamp(torch.minimum(k, 4 - k), 0, 1)
-
-
-def make_shapes(n: int, size: int = 32, seed: int = 0, classes: int = len(SHAPE_NAMES),
-                noise: float = 0.02, device=None) -> tuple[torch.Tensor, torch.Tensor]:
-    """``n`` images of coloured shapes: ``X`` ``(n, 3, size, size)`` in [0, 1], ``y`` the shape.
-
-    Each image shows one shape (:data:`SHAPE_NAMES`, the first ``classes`` of them) of a
-    random colour on a darker random background, at a random position, size and angle,
-    with anti-aliased edges and a little pixel noise. The same ``seed`` gives the same images
-    at every ``size`` and on every device (the random draws happen on the CPU).
-    """
-    if not 1 <= classes <= len(SHAPE_NAMES):
-        raise ValueError(f"classes must be between 1 and {len(SHAPE_NAMES)}, got {classes}")
-    if size < 4:
-        raise ValueError(f"size must be at least 4 pixels, got {size}")
-    g = torch.Generator().manual_seed(seed)
-    y = torch.randint(classes, (n,), generator=g)
-    radius = 0.35 + 0.3 * torch.rand(n, generator=g)                 # in [-1, 1] coordinates
-    centre = (torch.rand(n, 2, generator=g) * 2 - 1) * (0.95 - radius)[:, None]
-    angle = torch.rand(n, generator=g) * 2 * math.pi
-    fg = _hsv_to_rgb(torch.rand(n, generator=g), 0.5 + 0.5 * torch.rand(n, generator=g),
-                     0.7 + 0.3 * torch.rand(n, generator=g))
-    bg = _hsv_to_rgb(torch.rand(n, generator=g), 0.2 + 0.5 * torch.rand(n, generator=g),
-                     0.1 + 0.3 * torch.rand(n, generator=g))
-    pixel_noise = noise * torch.randn(n, 3, size, size, generator=g)
-
-    coords = (torch.arange(size, dtype=torch.float32) + 0.5) / size * 2 - 1  # pixel centres
-    images = []
-    for start in range(0, n, 1024):  # bounded memory for large sets
-        sl = slice(start, start + 1024)
-        m = len(y[sl])
-        dy = coords.view(1, -1, 1) - centre[sl, 1].view(-1, 1, 1)
-        dx = coords.view(1, 1, -1) - centre[sl, 0].view(-1, 1, 1)
-        cos, sin = torch.cos(angle[sl]).view(-1, 1, 1), torch.sin(angle[sl]).view(-1, 1, 1)
-        u, v = cos * dx + sin * dy, -sin * dx + cos * dy
-        sd = _signed_distance(y[sl].view(-1, 1, 1), u, -v, radius[sl].view(-1, 1, 1))
-        alpha = torch.clamp(0.5 - sd * size / 2, 0, 1).unsqueeze(1)  # one pixel of soft edge
-        image = bg[sl].view(m, 3, 1, 1) * (1 - alpha) + fg[sl].view(m, 3, 1, 1) * alpha
-        images.append(torch.clamp(image + pixel_noise[sl], 0, 1))
-    X = torch.cat(images) if images else torch.empty(0, 3, size, size)
-    return X.to(device), y.to(device)
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
 
 # ---------------------------------------------------------------- IDX files
@@ -200,3 +136,105 @@ def load_idx_dataset(directory=None, split: str = "train", limit: int | None = N
     X = torch.as_tensor(images, dtype=torch.float32).unsqueeze(1) / 255.0
     y = torch.as_tensor(labels.astype(np.int64))
     return X.to(device), y.to(device)
+
+
+# ---------------------------------------------------------------- CIFAR-10 pickles
+class CIFARFormatError(ValueError):
+    """A CIFAR-10 batch file is not what the data set's python version contains."""
+
+
+CIFAR_FOLDER = "cifar-10-batches-py"
+CIFAR_ARCHIVE = "cifar-10-python.tar.gz"
+_CIFAR_FILES = {"train": tuple(f"data_batch_{i}" for i in range(1, 6)), "test": ("test_batch",)}
+# what a CIFAR batch pickle may name: NumPy's array reconstruction (under NumPy 1's and 2's
+# module names) and the codec Python 3 pickles use for bytes. Anything else is refused.
+_ALLOWED_GLOBALS = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+                    ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    def find_class(self, module, name):
+        if (module, name) not in _ALLOWED_GLOBALS:
+            raise CIFARFormatError(f"refusing to load {module}.{name}: a CIFAR-10 batch holds only arrays, "
+                                   f"lists and strings")
+        return super().find_class(module, name)
+
+
+def _unpickle_batch(data: bytes, where: str) -> dict:
+    try:
+        batch = _ArrayUnpickler(io.BytesIO(data), encoding="bytes").load()
+    except CIFARFormatError as error:
+        raise CIFARFormatError(f"{where}: {error}") from None
+    except Exception as error:  # noqa: BLE001 - any unpickling failure means a damaged file
+        raise CIFARFormatError(f"{where}: not a readable CIFAR-10 batch ({type(error).__name__}: {error})") from None
+    if not isinstance(batch, dict):
+        raise CIFARFormatError(f"{where}: expected a dict, found {type(batch).__name__}")
+    batch = {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in batch.items()}
+    missing = {"data", "labels"} - set(batch)
+    if missing:
+        raise CIFARFormatError(f"{where}: no {' and no '.join(sorted(missing))} entry (found {sorted(batch)})")
+    images = np.asarray(batch["data"])
+    labels = np.asarray(batch["labels"], dtype=np.int64)
+    if images.dtype != np.uint8 or images.ndim != 2 or images.shape[1] != 3 * 32 * 32:
+        raise CIFARFormatError(f"{where}: expected unsigned-byte rows of 3072 values (32x32 pixels, red then "
+                               f"green then blue), found {images.dtype} of shape {images.shape}")
+    if labels.shape != (len(images),):
+        raise CIFARFormatError(f"{where}: {len(images)} images but {labels.size} labels")
+    if len(labels) and (labels.min() < 0 or labels.max() >= len(CIFAR10_CLASSES)):
+        raise CIFARFormatError(f"{where}: labels outside 0..9 (from {labels.min()} to {labels.max()})")
+    return {"data": images, "labels": labels}
+
+
+def _cifar_batches(source: Path, names: tuple[str, ...]):
+    """Yield ``(name, bytes)`` for each batch file, from a folder or from the .tar.gz archive."""
+    if source.is_file():
+        try:
+            with tarfile.open(source, "r:*") as archive:
+                members = {Path(m.name).name: m for m in archive.getmembers()
+                           if m.isfile() and Path(m.name).parent.name == CIFAR_FOLDER}
+                for name in names:
+                    if name not in members:
+                        raise FileNotFoundError(f"{source} has no {CIFAR_FOLDER}/{name}")
+                    yield f"{source}:{name}", archive.extractfile(members[name]).read()
+        except tarfile.TarError as error:
+            raise CIFARFormatError(f"{source}: not a readable tar archive ({error})") from None
+        return
+    folder = source / CIFAR_FOLDER if (source / CIFAR_FOLDER).is_dir() else source
+    for name in names:
+        path = folder / name
+        if not path.is_file():
+            raise FileNotFoundError(f"{name} not found in {folder}: download CIFAR-10's python version and "
+                                    f"point CIFAR10_DIR at {CIFAR_ARCHIVE} or at the folder it unpacks to")
+        yield str(path), path.read_bytes()
+
+
+def load_cifar10(directory=None, split: str = "train", limit: int | None = None,
+                 device=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """CIFAR-10 from the user's disk: ``X`` ``(N, 3, 32, 32)`` float32 in [0, 1], ``y`` int64.
+
+    ``directory``: by default the ``CIFAR10_DIR`` environment variable; the folder
+    ``cifar-10-batches-py``, the folder that holds it, or the ``cifar-10-python.tar.gz``
+    archive. ``split``: ``"train"`` (the five data batches, 50,000 images) or ``"test"``
+    (10,000). ``limit`` keeps the first examples only (and reads no more batches than needed).
+    """
+    if split not in _CIFAR_FILES:
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    if directory is None:
+        directory = os.environ.get("CIFAR10_DIR")
+        if not directory:
+            raise FileNotFoundError("no folder given and CIFAR10_DIR is not set")
+    source = Path(directory).expanduser()
+    if not source.exists():
+        raise FileNotFoundError(f"{source} does not exist")
+    images, labels, count = [], [], 0
+    for where, data in _cifar_batches(source, _CIFAR_FILES[split]):
+        batch = _unpickle_batch(data, where)
+        images.append(batch["data"])
+        labels.append(batch["labels"])
+        count += len(batch["labels"])
+        if limit is not None and count >= limit:
+            break
+    X = np.concatenate(images)[:limit].reshape(-1, 3, 32, 32)
+    y = np.concatenate(labels)[:limit]
+    return (torch.as_tensor(X, dtype=torch.float32).div_(255.0).to(device),
+            torch.as_tensor(y).to(device))

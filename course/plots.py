@@ -190,14 +190,18 @@ def show_images(X, titles=None, ncols: int = 8, fig=None, value_range=(0.0, 1.0)
 
 def plot_layer_stats(stats: Mapping[str, Mapping[str, list]], key: str = "grad_norm", ax=None,
                      logy: bool = True):
-    """One line per layer over epochs, from :class:`course.diagnostics.GradientStats`."""
+    """One line per layer, from :class:`course.diagnostics.GradientStats`.
+
+    Over epochs, or over optimizer steps for a per-step key (``"step_update_ratio"``).
+    """
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5))
     for i, (name, values) in enumerate(stats.items()):
         series = np.asarray(values[key], dtype=float)
-        ax.plot(np.arange(1, len(series) + 1), series, marker=".",
+        ax.plot(np.arange(1, len(series) + 1), series, marker="." if len(series) <= 50 else None,
+                lw=1.5 if len(series) <= 50 else 0.8,
                 color=plt.cm.viridis(i / max(len(stats) - 1, 1)), label=name)
-    ax.set_xlabel("epoch")
+    ax.set_xlabel("optimizer step" if key.startswith("step_") else "epoch")
     ax.set_ylabel(key.replace("_", " "))
     if logy:
         ax.set_yscale("log")
@@ -311,3 +315,37 @@ class LiveComparison:
         """Draw the final state of every run (call it after the last fit)."""
         self.draw()
         return None
+
+
+# ---------------------------------------------------------------- normalization
+__all__ += ["plot_shared_statistics"]
+
+_NORMALIZATION_TITLES = {"batch": "BatchNorm", "ghost": "BatchNorm over groups of {group_size}",
+                         "layer": "LayerNorm", "instance": "InstanceNorm", "group": "GroupNorm, G = {groups}"}
+
+
+def plot_shared_statistics(kinds=("batch", "layer", "instance", "group"), num_examples: int = 6,
+                           num_channels: int = 8, groups: int = 4, group_size: int = 2, axes=None):
+    """One panel per normalization: the examples × channels grid, shading the slices that share μ and σ².
+
+    Each cell stands for one channel of one example, all its ``H·W`` positions included (every
+    normalization here pools over them). The shaded cells are those normalized together with
+    the outlined one (:func:`course.normalization.shared_statistics`): a column for BatchNorm,
+    a row for LayerNorm, one cell for InstanceNorm, a run of channels for GroupNorm. Returns the axes.
+    """
+    from .normalization import shared_statistics
+
+    if axes is None:
+        _, axes = plt.subplots(1, len(kinds), figsize=(2.6 * len(kinds), 2.6), layout="constrained")
+    axes = np.atleast_1d(axes)
+    for ax, kind in zip(axes, kinds):
+        mask = shared_statistics(kind, num_examples, num_channels, groups=groups, group_size=group_size)
+        ax.imshow(mask.numpy().astype(float), cmap="Blues", vmin=-0.25, vmax=1.25, aspect="equal")
+        ax.set_xticks(np.arange(-0.5, num_channels), minor=True)
+        ax.set_yticks(np.arange(-0.5, num_examples), minor=True)
+        ax.grid(which="minor", color="white", linewidth=1.5)
+        ax.tick_params(which="both", length=0)
+        ax.set(xticks=[], yticks=[], xlabel="channels $C$", ylabel="examples $B$",
+               title=_NORMALIZATION_TITLES.get(kind, kind).format(groups=groups, group_size=group_size))
+        ax.add_patch(plt.Rectangle((-0.5, -0.5), 1, 1, fill=False, edgecolor="crimson", linewidth=2.5, zorder=3))
+    return axes

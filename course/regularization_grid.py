@@ -1,6 +1,6 @@
 """A grid of training runs over dropout rate and weight decay, each with its test figures.
 
-:func:`sweep` trains one :func:`course.models.mlp` per (dropout rate, weight decay) pair with
+:func:`sweep` trains one :class:`course.models.MLP` per (dropout rate, weight decay) pair with
 :func:`course.training.fit` and ``torch.optim.AdamW`` (decoupled weight decay: the
 ``weight_decay`` here is AdamW's ``λ``, not a coupled L2 term in the loss). Every run logs,
 per epoch, the training and validation metrics ``fit`` logs and the test split's
@@ -9,13 +9,14 @@ test: :func:`choose_on_validation`.
 """
 from __future__ import annotations
 
+import math
 from typing import Mapping, Sequence
 
 import torch
 from torch import nn
 
 from .device import is_autograding
-from .models import mlp
+from .models import MLP
 from .training import History, evaluate, fit
 
 __all__ = ["sweep", "choose_on_validation"]
@@ -24,14 +25,16 @@ __all__ = ["sweep", "choose_on_validation"]
 def sweep(train_data, val_data, num_classes: int, dropouts: Sequence[float], weight_decays: Sequence[float],
           num_epochs: int, test_data=None, width: int = 256, lr: float = 1e-3, batch_size: int = 32,
           seed: int = 0, device=None, progress: bool | None = None) -> dict[tuple[float, float], History]:
-    """Train :func:`mlp` for every ``(dropout, weight_decay)`` pair; ``{(p, wd): History}``.
+    """Train :class:`~course.models.MLP` for every ``(dropout, weight_decay)`` pair; ``{(p, wd): History}``.
 
+    The inputs are feature vectors ``(N, F)`` or images ``(N, C, H, W)`` (the MLP flattens them).
     Every run starts from the same seed and sees the same batches, so the runs differ only in
     the two regularization settings. With ``test_data`` each history also has ``test_loss``
     and ``test_acc`` per epoch (the model evaluated on the test split after the epoch; never
     used to train or to choose).
     """
     runs = {}
+    num_features = math.prod(train_data[0].shape[1:])  # MLP flattens: F features, or C·H·W pixels
     grid = [(p, wd) for p in dropouts for wd in weight_decays]
     loss_fn = nn.CrossEntropyLoss()
     bar = None
@@ -46,7 +49,7 @@ def sweep(train_data, val_data, num_classes: int, dropouts: Sequence[float], wei
 
     for p, wd in grid:
         torch.manual_seed(seed)
-        model = mlp(train_data[0].shape[1], num_classes, width=width, dropout=p)
+        model = MLP(num_features, num_classes, width=width, dropout=p)
         optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=wd)
         runs[(p, wd)] = fit(model, train_data, loss_fn, optimizer, num_epochs, batch_size=batch_size,
                             val_data=val_data, device=device, seed=seed, progress=False,

@@ -84,3 +84,37 @@ def test_signal_statistics_gradients_are_the_backward_pass():
     assert len(stats["activations"]) == 3 and all(len(a) == 4000 for a in stats["activations"])
     assert set(INITIALIZATIONS) >= {"glorot", "he"}
     assert not math.isnan(stats["gradient_std"][0])
+
+
+def test_glorot_keeps_a_linear_stack_steady_and_tanh_decays_like_one_over_sqrt_2l():
+    """Without activation, does Glorot keep the spread at 1 through 30 layers; with tanh, is it 1/√(2l) deep down?
+
+    The second is the small-signal expansion E[tanh(s z)²] ≈ s² - 2s⁴, i.e. 1/s²_{l+1} ≈ 1/s²_l + 2.
+    """
+    linear = signal_statistics(depth=30, width=256, activation="linear", init="glorot")
+    assert all(0.9 < s < 1.1 for s in linear["activation_std"])
+    assert all(0.9 < s < 1.1 for s in linear["gradient_std"])
+    tanh = signal_statistics(depth=30, width=256, activation="tanh", init="glorot")
+    for layer in (10, 20, 30):
+        assert tanh["activation_std"][layer - 1] * math.sqrt(2 * layer) == pytest.approx(1.0, abs=0.06)
+
+
+def test_gain_scales_the_weights_and_tanhs_gain_holds_the_signal():
+    """Does gain multiply the initial weights exactly, and does torch's tanh gain (5/3) keep the spread from decaying?"""
+    plain = make_deep_mlp(2, 64, "tanh", "glorot", seed=3)
+    scaled = make_deep_mlp(2, 64, "tanh", "glorot", seed=3, gain=2.5)
+    assert torch.allclose(scaled[0].weight, 2.5 * plain[0].weight)
+    gain = torch.nn.init.calculate_gain("tanh")
+    steady = signal_statistics(depth=30, width=256, activation="tanh", init="glorot", gain=gain)
+    assert steady["activation_std"][-1] > 0.5 and steady["activation_std"][-1] / steady["activation_std"][5] > 0.9
+    with pytest.raises(ValueError, match="linear"):
+        make_deep_mlp(2, 8, activation="swish")
+
+
+def test_the_inputs_do_not_repeat_the_first_layers_weights():
+    """Is one linear layer's output spread √(n·Var(W))·1 = 1, as for inputs independent of the weights?
+
+    (Drawn from the weights' own random stream, the inputs correlated with the first layer and gave 1.23.)
+    """
+    stats = signal_statistics(depth=1, width=256, activation="linear", init="glorot")
+    assert stats["activation_std"][0] == pytest.approx(1.0, abs=0.05)

@@ -80,6 +80,20 @@ def test_random_crop_is_a_window_of_the_padded_image(n, h, w, seed):
         assert any(torch.equal(out[i], window) for window in windows)
 
 
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "constant"])
+def test_random_crop_is_a_window_of_the_image_padded_by_mode(mode):
+    """Is every crop a window of torch's F.pad(mode) image, reflect being the default?"""
+    X = images(n=8, c=3, h=7, w=9, seed=5)
+    padding = 2
+    out = random_crop(X, padding=padding, mode=mode, generator=g(3))
+    if mode == "reflect":
+        assert torch.equal(out, random_crop(X, padding=padding, generator=g(3)))
+    padded = F.pad(X, (padding,) * 4, mode=mode)
+    for i in range(len(X)):
+        windows = [padded[i, :, t:t + 7, l:l + 9] for t in range(2 * padding + 1) for l in range(2 * padding + 1)]
+        assert any(torch.equal(out[i], window) for window in windows)
+
+
 def test_random_crop_without_padding_is_identity():
     """With no padding and the full size, is the only possible window the image itself?"""
     X = images()

@@ -5,9 +5,10 @@ import pytest
 
 from autograder.cli import main
 from autograder.samples import solved_notebook, with_mistake
-from grading_helpers import feedback_text, grade_sample_class
+from grading_helpers import feedback_text, grade_sample_class, points
 
 ASSIGNMENT = "optimizers"
+AUTO, MANUAL = points(ASSIGNMENT)
 
 
 @pytest.fixture(scope="module")
@@ -25,25 +26,30 @@ pytestmark = pytest.mark.slow
 
 
 def test_csv_has_the_promised_columns(graded):
-    """Does grades.csv start with student_id, score, max_score, status, then one column per graded cell?"""
+    """Does grades.csv start with student_id, score, max_score, the autograded, manual and pending
+    points, status, then one column per graded cell?"""
     rows, out = graded
     header = next(csv.reader(open(out / "grades.csv")))
-    assert header[:4] == ["student_id", "score", "max_score", "status"]
+    assert header[:7] == ["student_id", "score", "max_score", "auto_score", "manual_score", "pending_manual",
+                          "status"]
     assert "test_adam_first_step" in header and "test_adam_class" in header
     assert set(rows) == {"perfect", "blank", "adam-no-bias-correction", "corrupted", "no-notebook", "noisy"}
 
 
 def test_perfect_student_gets_full_marks(graded):
-    """Does the solution, submitted as a student would, get every point?"""
+    """Does the solution, submitted as a student would, get every automatic point, with its
+    written answers waiting for manual grading?"""
     rows, _ = graded
-    assert rows["perfect"]["status"] == "graded"
-    assert float(rows["perfect"]["score"]) == float(rows["perfect"]["max_score"]) == 17
+    row = rows["perfect"]
+    assert row["status"] == "graded"
+    assert float(row["score"]) == float(row["auto_score"]) == AUTO and float(row["max_score"]) == AUTO + MANUAL
+    assert float(row["manual_score"]) == 0 and float(row["pending_manual"]) == MANUAL > 0
 
 
 def test_warnings_on_stderr_cost_nothing(graded):
     """Does a correct answer that emits warnings on stderr still get every point?"""
     rows, _ = graded
-    assert float(rows["noisy"]["score"]) == 17, rows["noisy"]
+    assert float(rows["noisy"]["score"]) == AUTO, rows["noisy"]
 
 
 def test_untouched_release_scores_zero(graded):
@@ -57,7 +63,7 @@ def test_typical_mistake_gets_partial_credit_and_its_diagnosis(graded):
     in its feedback which mistake it made?"""
     rows, out = graded
     row = rows["adam-no-bias-correction"]
-    assert 0 < float(row["score"]) < 17
+    assert 0 < float(row["score"]) < AUTO
     for cell in ("test_sgd_momentum", "test_sgd_nesterov", "test_rmsprop"):
         assert float(row[cell]) > 0, cell
     for cell in ("test_adam_first_step", "test_adam_bias_correction", "test_adam_long_trajectory"):
@@ -82,7 +88,7 @@ def test_feedback_for_every_graded_student_and_nbgrader_export(graded):
         assert page.is_file() == (row["status"] == "graded"), sid
     export = list(csv.DictReader(open(out / "nbgrader_export.csv")))
     assert {r["student_id"] for r in export} >= {"perfect", "blank"}
-    assert float(next(r for r in export if r["student_id"] == "perfect")["score"]) == 17
+    assert float(next(r for r in export if r["student_id"] == "perfect")["score"]) == AUTO
 
 
 def test_missing_submissions_folder_is_a_clear_error(tmp_path, capsys):

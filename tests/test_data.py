@@ -10,7 +10,7 @@ import torch
 from sklearn.datasets import load_digits
 from sklearn.preprocessing import StandardScaler
 
-from course.data import Split, as_tensors, digits_split, load_digits_arrays, standardize
+from course.data import Split, as_tensors, digits_split, image_split, load_digits_arrays, standardize
 
 
 def test_the_digits_arrays_are_sklearns_scaled_to_the_unit_interval():
@@ -115,3 +115,63 @@ def test_tensors_have_the_dtypes_training_expects():
     assert torch.equal(moved.X_test, split.X_test) and moved.num_classes == 10
     X, y = as_tensors(np.zeros((3, 2), dtype=np.float64), np.array([1, 0, 1]))
     assert X.dtype == torch.float32 and y.dtype == torch.int64
+
+
+# ---------------------------------------------------------------- image_split
+def test_generated_images_split_sizes_names_and_per_channel_standardization():
+    """Are the shapes split into the asked sizes, named, and standardized per channel with training statistics only?"""
+    from course.shapes import SHAPE_NAMES, TEST_SEED, make_shapes
+
+    split = image_split("shapes", n_train=300, n_val=100, n_test=200, seed=3)
+    assert split.X_train.shape == (300, 3, 32, 32) and len(split.X_val) == 100 and len(split.X_test) == 200
+    assert split.num_classes == 10 and split.class_names == SHAPE_NAMES
+    # training statistics: each channel of the training set has mean 0 and std 1
+    torch.testing.assert_close(split.X_train.mean(dim=(0, 2, 3)), torch.zeros(3), atol=1e-5, rtol=0)
+    torch.testing.assert_close(split.X_train.std(dim=(0, 2, 3)), torch.ones(3), atol=1e-5, rtol=0)
+    # the test images are the fixed held-out seed's, mapped with the training mean and std
+    raw_train, _ = make_shapes(300, seed=3)
+    raw_test, y_test = make_shapes(200, seed=TEST_SEED)
+    mean, std = raw_train.mean(dim=(0, 2, 3), keepdim=True), raw_train.std(dim=(0, 2, 3), keepdim=True)
+    torch.testing.assert_close(split.X_test, (raw_test - mean) / std)
+    assert torch.equal(split.y_test, y_test)
+
+
+def test_every_training_seed_is_measured_on_the_same_held_out_images():
+    """Do two training seeds give different training images but the same validation and test labels?"""
+    a = image_split(n_train=50, n_val=40, n_test=60, seed=0, standardized=False)
+    b = image_split(n_train=50, n_val=40, n_test=60, seed=1, standardized=False)
+    assert not torch.equal(a.X_train, b.X_train)
+    assert torch.equal(a.X_test, b.X_test) and torch.equal(a.X_val, b.X_val)
+
+
+def test_course_data_switches_to_cifar10_from_the_users_files(tmp_path, monkeypatch):
+    """With COURSE_DATA=cifar10 and CIFAR10_DIR, do disjoint training/validation subsets and the test batch come back?"""
+    from test_images import write_cifar
+
+    (train_rows, _), _ = write_cifar(tmp_path / "cifar-10-batches-py", sizes=(8, 8, 8, 8, 8), test_size=6)
+    monkeypatch.setenv("COURSE_DATA", "cifar10")
+    monkeypatch.setenv("CIFAR10_DIR", str(tmp_path))
+    split = image_split(n_train=20, n_val=10, n_test=5, seed=0, standardized=False)
+    assert split.class_names[0] == "airplane" and split.X_train.shape == (20, 3, 32, 32)
+    rows = {tuple((x * 255).round().to(torch.uint8).flatten().tolist()) for x in torch.cat([split.X_train, split.X_val])}
+    assert len(rows) == 30  # disjoint: thirty different images
+    assert rows <= {tuple(r) for r in train_rows}
+    with pytest.raises(ValueError, match="too many"):
+        image_split(n_train=35, n_val=10)
+
+
+def test_an_unknown_image_source_lists_the_choices(monkeypatch):
+    """Is COURSE_DATA=imagenet refused with the sources it could be?"""
+    monkeypatch.setenv("COURSE_DATA", "imagenet")
+    with pytest.raises(ValueError, match="shapes, fashion-mnist, cifar10"):
+        image_split(n_train=10)
+
+
+def test_the_held_out_images_are_drawn_once_and_cannot_be_changed_through_a_split():
+    """Does changing one split's test images in place leave the next split's held-out images intact?"""
+    first = image_split(n_train=10, n_val=20, n_test=30, seed=0, standardized=False)
+    expected = first.X_test.clone()
+    first.X_test.zero_()
+    first.X_val.zero_()
+    second = image_split(n_train=10, n_val=20, n_test=30, seed=1, standardized=False)
+    assert torch.equal(second.X_test, expected) and float(second.X_val.abs().sum()) > 0

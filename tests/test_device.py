@@ -12,14 +12,14 @@ import pytest
 import torch
 
 import course.device as device_module
-from course.device import (configure_cpu_threads, describe_device, is_autograding, is_quick, pick_device,
+from course.device import (configure_cpu_threads, current_size, describe_device, is_autograding, is_quick, pick_device,
                            set_seed, usable_cpu_cores, workload)
 
 
 @pytest.fixture
 def hardware(monkeypatch):
     """Pretend which accelerators exist: ``hardware(cuda=True, mps=False, gpus=1)``."""
-    for name in ("COURSE_DEVICE", "COURSE_QUICK", "NBGRADER_EXECUTION", "COURSE_CPU_THREADS"):
+    for name in ("COURSE_DEVICE", "COURSE_QUICK", "COURSE_SIZE", "NBGRADER_EXECUTION", "COURSE_CPU_THREADS"):
         monkeypatch.delenv(name, raising=False)
 
     def pretend(cuda=False, mps=False, gpus=1):
@@ -89,16 +89,16 @@ def test_autograding_and_quick_mode_follow_their_variables(hardware, monkeypatch
 def test_workload_picks_the_gpu_or_cpu_size_for_the_device_it_would_train_on(hardware, cuda, mps, expected):
     """Does a heavy cell get its GPU size on CUDA or MPS and its CPU size on a CPU?"""
     hardware(cuda=cuda, mps=mps)
-    assert workload(gpu=40, cpu=8, quick=1) == expected
+    assert workload(full=40, cpu=8, quick=1) == expected
 
 
 def test_workload_follows_an_explicit_device_and_course_device(hardware, monkeypatch):
     """Does an explicit device, or COURSE_DEVICE=cpu on a GPU machine, decide the size?"""
     hardware(cuda=True)
-    assert workload(gpu=(1024, 256), cpu=(128, 64), device="cpu") == (128, 64)
-    assert workload(gpu=(1024, 256), cpu=(128, 64), device=torch.device("cuda")) == (1024, 256)
+    assert workload(full=(1024, 256), cpu=(128, 64), device="cpu") == (128, 64)
+    assert workload(full=(1024, 256), cpu=(128, 64), device=torch.device("cuda")) == (1024, 256)
     monkeypatch.setenv("COURSE_DEVICE", "cpu")
-    assert workload(gpu={"epochs": 40}, cpu={"epochs": 8}) == {"epochs": 8}
+    assert workload(full={"epochs": 40}, cpu={"epochs": 8}) == {"epochs": 8}
 
 
 @pytest.mark.parametrize("variable, value", [("COURSE_QUICK", "1"), ("NBGRADER_EXECUTION", "validate")])
@@ -106,9 +106,37 @@ def test_workload_shrinks_to_quick_under_grading_and_in_ci_even_on_a_gpu(hardwar
     """Under autograding or COURSE_QUICK, does a heavy cell take its quick size, or its CPU size without one?"""
     hardware(cuda=True)
     monkeypatch.setenv(variable, value)
-    assert workload(gpu=40, cpu=8, quick=1) == 1
-    assert workload(gpu=40, cpu=8) == 8
-    assert workload(gpu=40, cpu=8, quick=0) == 0  # a falsy quick size is still a size
+    assert workload(full=40, cpu=8, quick=1) == 1
+    assert workload(full=40, cpu=8) == 8
+    assert workload(full=40, cpu=8, quick=0) == 0  # a falsy quick size is still a size
+
+
+@pytest.mark.parametrize("size, expected", [("full", 40), ("cpu", 8), ("quick", 1), ("CPU", 8)])
+def test_course_size_forces_one_size_on_any_machine_and_under_ci(hardware, monkeypatch, size, expected):
+    """Does COURSE_SIZE win over the device and over COURSE_QUICK, so a full run can be recorded on a CPU?"""
+    hardware(cuda=False)
+    monkeypatch.setenv("COURSE_QUICK", "1")
+    monkeypatch.setenv("COURSE_SIZE", size)
+    assert workload(full=40, cpu=8, quick=1) == expected
+    assert current_size() == size.lower()
+
+
+def test_current_size_names_the_size_workload_takes(hardware, monkeypatch):
+    """Does current_size say full on a GPU, cpu on a CPU, quick in CI, as workload chooses?"""
+    monkeypatch.delenv("COURSE_SIZE", raising=False)
+    hardware(cuda=True)
+    assert current_size() == "full" and workload(full="f", cpu="c", quick="q") == "f"
+    hardware(cuda=False, mps=False)
+    assert current_size() == "cpu" and workload(full="f", cpu="c", quick="q") == "c"
+    monkeypatch.setenv("COURSE_QUICK", "1")
+    assert current_size() == "quick" and workload(full="f", cpu="c", quick="q") == "q"
+
+
+def test_an_unknown_course_size_is_refused_with_the_choices(monkeypatch):
+    """Is COURSE_SIZE=huge refused with a message that lists full, cpu and quick?"""
+    monkeypatch.setenv("COURSE_SIZE", "huge")
+    with pytest.raises(ValueError, match="full, cpu, quick"):
+        current_size()
 
 
 def test_set_seed_repeats_python_numpy_and_torch():
@@ -175,7 +203,15 @@ def test_usable_cores_follow_the_affinity_mask_and_a_cgroup_quota(monkeypatch, t
     assert usable_cpu_cores() == 1
 
 
-def test_describe_device_names_the_device():
-    """Does the one-line description say cpu and its threads?"""
-    assert describe_device("cpu") == f"cpu ({torch.get_num_threads()} threads)"
+def test_describe_device_names_the_device(monkeypatch):
+    """Does the one-line description say cpu and its threads, in the singular for one?"""
+    monkeypatch.setattr(device_module, "_threads_chosen", [2])  # the process has chosen already
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        assert describe_device("cpu") == "cpu (2 threads)"
+        torch.set_num_threads(1)
+        assert describe_device("cpu") == "cpu (1 thread)"
+    finally:
+        torch.set_num_threads(before)
     assert describe_device("mps") == "mps"

@@ -31,3 +31,11 @@ def test_check_gradient_fails_a_wrong_gradient(capsys):
     assert "cube: relative error" in capsys.readouterr().out
     with pytest.raises(AssertionError, match="differ"):
         check_gradient(lambda z: z ** 3, x, 2 * x ** 2)
+
+
+def test_check_gradient_names_a_gradient_of_the_wrong_shape():
+    """Does a gradient whose shape is not the variable's fail as an assertion that gives both
+    shapes (not a ValueError from deep inside)?"""
+    x = np.ones((1, 3))
+    with pytest.raises(AssertionError, match=r"shape \(4, 3\).*shape \(1, 3\)"):
+        check_gradient(lambda z: np.repeat(z, 4, axis=0), x, np.full((4, 3), 1.0))

@@ -3,10 +3,12 @@ import csv
 
 import pytest
 
-from grading_helpers import feedback_text, grade_sample_class
+from autograder.report import GRADES_COLUMNS
+
+from grading_helpers import feedback_text, grade_sample_class, points
 
 ASSIGNMENT = "metrics"
-MAX_SCORE = 16
+AUTO, MANUAL = points(ASSIGNMENT)
 KEEP = {"perfect", "blank", "auc-ties-ignored", "auc-one-class-half"}
 
 pytestmark = pytest.mark.slow
@@ -22,17 +24,24 @@ def test_one_column_per_graded_cell(graded):
     """Does grades.csv have a column for each function and each AUC property?"""
     rows, out = graded
     header = next(csv.reader(open(out / "grades.csv")))
-    assert header[4:] == ["test_confusion_counts", "test_precision_recall_f1", "test_roc_curve",
-                          "test_roc_auc", "test_roc_auc_properties", "test_roc_auc_one_class",
-                          "test_roc_auc_large", "test_top_k_accuracy"]
+    assert header[:len(GRADES_COLUMNS)] == GRADES_COLUMNS
+    assert header[len(GRADES_COLUMNS):] == ["test_confusion_counts", "test_precision_recall_f1", "answer_accuracy",
+                                            "test_roc_curve", "test_roc_auc", "test_roc_auc_properties",
+                                            "test_roc_auc_one_class", "test_roc_auc_large", "test_pairwise_auc",
+                                            "answer_auc_invariance", "test_top_k_accuracy", "answer_roc_vs_pr"]
     assert set(rows) == KEEP
 
 
 def test_perfect_student_gets_full_marks(graded):
-    """Does the solution, submitted as a student would, get every point?"""
+    """Does the solution, submitted as a student would, get every automatic point, its written
+    answers pending (their columns empty), and the blank answers of the untouched release 0?"""
     rows, _ = graded
-    assert rows["perfect"]["status"] == "graded"
-    assert float(rows["perfect"]["score"]) == float(rows["perfect"]["max_score"]) == MAX_SCORE
+    row = rows["perfect"]
+    assert row["status"] == "graded"
+    assert float(row["score"]) == float(row["auto_score"]) == AUTO and float(row["max_score"]) == AUTO + MANUAL
+    assert float(row["pending_manual"]) == MANUAL and row["answer_accuracy"] == ""
+    blank = rows["blank"]
+    assert float(blank["pending_manual"]) == 0 and float(blank["answer_accuracy"]) == 0
 
 
 def test_untouched_release_scores_zero(graded):
@@ -54,6 +63,8 @@ def test_ignored_ties_lose_the_roc_and_auc_cells_with_their_diagnosis(graded):
     text = feedback_text(out, ASSIGNMENT, "auc-ties-ignored")
     assert "tied scores must share one" in text
     assert "changes when tied scores are reordered" in text
+    # the visible tests, run in the grading sandbox too, name the mistake from the released data
+    assert "Likely cause (your numbers match a typical mistake): you make one point per example" in text
 
 
 def test_one_class_returning_one_half_loses_only_that_cell(graded):
@@ -61,5 +72,5 @@ def test_one_class_returning_one_half_loses_only_that_cell(graded):
     rows, out = graded
     row = rows["auc-one-class-half"]
     assert float(row["test_roc_auc_one_class"]) == 0
-    assert float(row["score"]) == MAX_SCORE - 1
+    assert float(row["score"]) == AUTO - 1
     assert "returning 0.5 for one class hides the problem" in feedback_text(out, ASSIGNMENT, "auc-one-class-half")

@@ -15,14 +15,17 @@ import nbformat
 import pytest
 
 from autograder.cli import main
+from grading_helpers import points
 from autograder.samples import solved_notebook, with_mistake
 
 pytestmark = pytest.mark.slow
 
 ASSIGNMENT = "optimizers"
-FULL = 17
-README = Path(__file__).resolve().parents[1] / "README.md"
-SENTINELS = ["/work/main/HACKED_BY_STUDENT", "/root/HACKED_BY_STUDENT", "/tmp/HACKED_BY_STUDENT"]
+FULL, MANUAL = points("optimizers")   # the autograded points; the written answers wait for a TA
+REPOSITORY = Path(__file__).resolve().parents[1]  # wherever this checkout lives
+README = REPOSITORY / "README.md"
+SENTINELS = [str(REPOSITORY / "HACKED_BY_STUDENT"), str(Path.home() / "HACKED_BY_STUDENT"),
+             "/tmp/HACKED_BY_STUDENT"]
 
 
 def lean(nb):
@@ -82,15 +85,15 @@ def graded(tmp_path_factory):
     hostile_class(submissions, out)
     before = _digest(submissions)
     code = main(["grade", ASSIGNMENT, str(submissions), "--out", str(out), "--jobs", "2",
-                 "--cell-timeout", "20", "--timeout", "300"])
-    assert code == 0
+                 "--cell-timeout", "20", "--call-timeout", "20", "--timeout", "300"])
+    assert code == 1  # os-exit could not be graded
     with open(out / "grades.csv", newline="") as f:
         rows = {row["student_id"]: row for row in csv.DictReader(f)}
     return rows, out, submissions, before
 
 
 def test_every_student_has_a_row_and_the_good_one_full_marks(graded):
-    """Does the batch finish with a row per student, and the good student beside them keep 17?"""
+    """Does the batch finish with a row per student, and the good student beside them keep full marks?"""
     rows, *_ = graded
     assert set(rows) == {"good", "loop-in-cell", "loop-in-function", "os-exit", "system-exit",
                          "memory-bomb", "output-flood", "escape"}

@@ -1,67 +1,19 @@
-"""Generated shapes and the IDX reader (tested on small IDX files written here, by the spec)."""
+"""The real-data loaders: IDX (Fashion-MNIST) and CIFAR-10 pickles, tested on small files written here by each format's spec."""
 from __future__ import annotations
 
 import gzip
+import io
+import os
+import pickle
 import struct
+import tarfile
 
 import numpy as np
 import pytest
 import torch
 
-from course.images import (FASHION_MNIST_CLASSES, SHAPE_NAMES, IDXFormatError, idx_file_names,
-                           load_idx, load_idx_dataset, make_shapes)
-
-
-# ---------------------------------------------------------------- shapes
-def test_shapes_have_the_documented_shape_type_and_range():
-    """Are the images (n, 3, size, size) float32 in [0, 1] with int64 labels of every class?"""
-    X, y = make_shapes(300, size=24, seed=0)
-    assert X.shape == (300, 3, 24, 24) and X.dtype == torch.float32
-    assert y.dtype == torch.int64 and set(y.tolist()) == set(range(len(SHAPE_NAMES)))
-    assert float(X.min()) >= 0.0 and float(X.max()) <= 1.0
-
-
-def test_same_seed_same_images_other_seed_other_images():
-    """Is the set deterministic under its seed?"""
-    X1, y1 = make_shapes(20, size=16, seed=3)
-    X2, y2 = make_shapes(20, size=16, seed=3)
-    X3, _ = make_shapes(20, size=16, seed=4)
-    assert torch.equal(X1, X2) and torch.equal(y1, y2) and not torch.equal(X1, X3)
-
-
-def test_labels_do_not_depend_on_the_size():
-    """Does the same seed give the same labels at 16 and 64 pixels (the same scene, finer)?"""
-    _, y16 = make_shapes(50, size=16, seed=1)
-    X64, y64 = make_shapes(50, size=64, seed=1)
-    assert torch.equal(y16, y64) and X64.shape[-1] == 64
-
-
-def test_the_label_is_the_shape():
-    """Noise-free, does a shape cover the area its geometry says (circle > square > triangle)?
-
-    For the same radius r: circle πr² ≈ 3.1 r², square (1.6 r)² = 2.56 r², triangle with
-    inradius r/2: 3√3 (r/2)² ≈ 1.3 r². Radii are drawn independently of the class.
-    """
-    X, y = make_shapes(600, size=32, seed=2, noise=0.0)
-    background = X[:, :, :1, :1]                         # the corner pixel is always background
-    covered = ((X - background).abs().amax(dim=1) > 0.05).float().mean(dim=(1, 2))
-    area = {name: float(covered[y == k].mean()) for k, name in enumerate(SHAPE_NAMES)}
-    assert area["circle"] > area["square"] > area["triangle"]
-    assert area["triangle"] / area["circle"] == pytest.approx(1.3 / np.pi, rel=0.2)
-
-
-def test_fewer_classes():
-    """With classes=2, are only circles and squares drawn?"""
-    _, y = make_shapes(100, size=8, classes=2)
-    assert set(y.tolist()) == {0, 1}
-    with pytest.raises(ValueError):
-        make_shapes(10, classes=len(SHAPE_NAMES) + 1)
-
-
-def test_device_argument():
-    """Are the tensors delivered on the requested device?"""
-    X, y = make_shapes(4, size=8, device="meta")
-    assert X.device.type == "meta" and y.device.type == "meta"
+from course.images import (CIFAR10_CLASSES, FASHION_MNIST_CLASSES, CIFARFormatError, IDXFormatError,
+                           idx_file_names, load_cifar10, load_idx, load_idx_dataset)
 
 
 # ---------------------------------------------------------------- IDX files
@@ -202,3 +154,132 @@ def test_dataset_errors(tmp_path, monkeypatch):
 def test_class_names():
     """Ten Fashion-MNIST classes in the standard order?"""
     assert len(FASHION_MNIST_CLASSES) == 10 and FASHION_MNIST_CLASSES[9] == "Ankle boot"
+
+
+# ---------------------------------------------------------------- CIFAR-10 pickles
+def cifar_batch(n, seed, python2=False):
+    """One batch as CIFAR-10's python version stores it: a pickled dict with bytes keys, the
+    images as uint8 rows of 3072 values (1024 red, 1024 green, 1024 blue, each row-major)."""
+    rng = np.random.default_rng(seed)
+    data = rng.integers(0, 256, size=(n, 3072), dtype=np.uint8)
+    labels = rng.integers(0, 10, size=n).tolist()
+    batch = {b"batch_label": b"training batch 1 of 5", b"labels": labels, b"data": data,
+             b"filenames": [f"img_{i}.png".encode() for i in range(n)]}
+    raw = pickle.dumps(batch, protocol=2)
+    if python2:  # the files were written by Python 2 and NumPy 1: that module path
+        raw = raw.replace(b"numpy._core.multiarray", b"numpy.core.multiarray")
+    return raw, data, labels
+
+
+def write_cifar(folder, sizes=(3, 3, 3, 3, 3), test_size=4, python2=True):
+    """The cifar-10-batches-py folder; returns the expected train and test arrays."""
+    folder.mkdir(parents=True, exist_ok=True)
+    train_images, train_labels = [], []
+    for i, n in enumerate(sizes, start=1):
+        raw, data, labels = cifar_batch(n, seed=i, python2=python2)
+        (folder / f"data_batch_{i}").write_bytes(raw)
+        train_images.append(data)
+        train_labels += labels
+    raw, test_data, test_labels = cifar_batch(test_size, seed=99, python2=python2)
+    (folder / "test_batch").write_bytes(raw)
+    (folder / "batches.meta").write_bytes(pickle.dumps({b"label_names": [c.encode() for c in CIFAR10_CLASSES]},
+                                                       protocol=2))
+    return (np.concatenate(train_images), np.array(train_labels)), (test_data, np.array(test_labels))
+
+
+def expected_images(rows):
+    """The spec's layout, decoded by hand: channel c of pixel (i, j) is row[c * 1024 + i * 32 + j] / 255."""
+    n = len(rows)
+    out = np.empty((n, 3, 32, 32), dtype=np.float64)
+    for c in range(3):
+        for i in range(32):
+            out[:, c, i, :] = rows[:, c * 1024 + i * 32: c * 1024 + i * 32 + 32]
+    return out / 255.0
+
+
+@pytest.mark.parametrize("python2", [True, False])
+def test_cifar_reads_every_training_batch_in_order_and_decodes_the_channel_layout(tmp_path, python2):
+    """Are the five batches read in order as (N, 3, 32, 32) in [0, 1], red, green and blue planes where the spec puts them?"""
+    (train_rows, train_labels), _ = write_cifar(tmp_path / "cifar-10-batches-py", python2=python2)
+    X, y = load_cifar10(tmp_path / "cifar-10-batches-py")
+    assert X.shape == (15, 3, 32, 32) and X.dtype == torch.float32 and y.dtype == torch.int64
+    np.testing.assert_allclose(X.numpy(), expected_images(train_rows), rtol=1e-6)
+    np.testing.assert_array_equal(y.numpy(), train_labels)
+
+
+def test_cifar_test_split_limit_and_the_parent_folder(tmp_path):
+    """Is the folder holding cifar-10-batches-py accepted, split='test' read, and limit respected?"""
+    _, (test_rows, test_labels) = write_cifar(tmp_path / "cifar-10-batches-py")
+    X, y = load_cifar10(tmp_path, split="test", limit=3)
+    np.testing.assert_allclose(X.numpy(), expected_images(test_rows[:3]), rtol=1e-6)
+    np.testing.assert_array_equal(y.numpy(), test_labels[:3])
+
+
+def test_cifar_from_the_downloaded_archive_and_the_environment_variable(tmp_path, monkeypatch):
+    """Is cifar-10-python.tar.gz read as downloaded, without unpacking, through CIFAR10_DIR?"""
+    (train_rows, train_labels), _ = write_cifar(tmp_path / "unpacked" / "cifar-10-batches-py")
+    archive = tmp_path / "cifar-10-python.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(tmp_path / "unpacked" / "cifar-10-batches-py", arcname="cifar-10-batches-py")
+    monkeypatch.setenv("CIFAR10_DIR", str(archive))
+    X, y = load_cifar10(limit=7)
+    np.testing.assert_allclose(X.numpy(), expected_images(train_rows[:7]), rtol=1e-6)
+    np.testing.assert_array_equal(y.numpy(), train_labels[:7])
+
+
+def test_a_pickle_that_would_run_code_is_refused_without_running_it(tmp_path):
+    """Does a batch file that names os.system raise CIFARFormatError, and the command never run?"""
+    write_cifar(tmp_path)
+    marker = tmp_path / "ran"
+
+    class Exploit:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    (tmp_path / "data_batch_1").write_bytes(pickle.dumps({b"data": Exploit()}, protocol=2))
+    with pytest.raises(CIFARFormatError, match="refusing to load"):
+        load_cifar10(tmp_path)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda raw: raw[: len(raw) // 2], "not a readable CIFAR-10 batch"),
+    (lambda raw: pickle.dumps([1, 2, 3], protocol=2), "expected a dict"),
+    (lambda raw: pickle.dumps({b"data": np.zeros((2, 3072), np.uint8)}, protocol=2), "no labels"),
+    (lambda raw: pickle.dumps({b"data": np.zeros((2, 100), np.uint8), b"labels": [0, 1]}, protocol=2), "3072"),
+    (lambda raw: pickle.dumps({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0]}, protocol=2),
+     "2 images but 1 labels"),
+    (lambda raw: pickle.dumps({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, 12]}, protocol=2),
+     "labels outside"),
+])
+def test_a_damaged_batch_says_which_file_and_what_is_wrong(tmp_path, damage, message):
+    """Does a truncated or malformed batch raise CIFARFormatError naming the file and the problem?"""
+    write_cifar(tmp_path)
+    path = tmp_path / "data_batch_2"
+    path.write_bytes(damage(path.read_bytes()))
+    with pytest.raises(CIFARFormatError, match=message) as error:
+        load_cifar10(tmp_path)
+    assert "data_batch_2" in str(error.value)
+
+
+def test_cifar_missing_files_and_settings_are_explained(tmp_path, monkeypatch):
+    """No variable, no folder, a missing batch, a bad split: does each error say what to do?"""
+    monkeypatch.delenv("CIFAR10_DIR", raising=False)
+    with pytest.raises(FileNotFoundError, match="CIFAR10_DIR"):
+        load_cifar10()
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_cifar10(tmp_path / "absent")
+    write_cifar(tmp_path)
+    (tmp_path / "data_batch_4").unlink()
+    with pytest.raises(FileNotFoundError, match="data_batch_4"):
+        load_cifar10(tmp_path)
+    with pytest.raises(ValueError, match="split"):
+        load_cifar10(tmp_path, split="val")
+    (tmp_path / "not-a-tar.tar.gz").write_bytes(b"hello")
+    with pytest.raises(CIFARFormatError, match="tar"):
+        load_cifar10(tmp_path / "not-a-tar.tar.gz")
+
+
+def test_cifar_class_names():
+    """Ten CIFAR-10 classes in the data set's order (airplane first, truck last)?"""
+    assert len(CIFAR10_CLASSES) == 10 and CIFAR10_CLASSES[0] == "airplane" and CIFAR10_CLASSES[9] == "truck"

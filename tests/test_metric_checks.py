@@ -6,11 +6,13 @@ from autograder.checks import metric_mistakes as mistakes
 from autograder.checks import metrics as checks
 from autograder.reference.auc import roc_auc
 from autograder.reference.confusion import confusion_counts, precision_recall_f1
+from autograder.reference.mann_whitney import pairwise_auc
 from autograder.reference.roc import roc_curve
 from autograder.reference.topk import top_k_accuracy
 
 REFERENCE = {"confusion_counts": confusion_counts, "precision_recall_f1": precision_recall_f1,
-             "roc_curve": roc_curve, "roc_auc": roc_auc, "top_k_accuracy": top_k_accuracy}
+             "roc_curve": roc_curve, "roc_auc": roc_auc, "top_k_accuracy": top_k_accuracy,
+             "pairwise_auc": pairwise_auc}
 QUICK_AUC_CHECKS = [checks.check_roc_auc, checks.check_roc_auc_properties, checks.check_roc_auc_one_class]
 
 
@@ -145,12 +147,13 @@ def test_one_class_returning_one_half_fails():
 
 
 @pytest.mark.parametrize("mistake", mistakes.CONFUSION + mistakes.PRECISION_RECALL + mistakes.ROC
-                         + mistakes.AUC + mistakes.TOP_K, ids=lambda m: m.diagnosis[:40])
+                         + mistakes.AUC + mistakes.ONE_CLASS + mistakes.TOP_K, ids=lambda m: m.diagnosis[:40])
 def test_each_listed_mistake_is_caught_and_named(mistake):
     """Does the check of its function fail each listed mistake variant and name it?"""
     function = next(name for name, group in (("confusion_counts", mistakes.CONFUSION),
                                              ("precision_recall_f1", mistakes.PRECISION_RECALL),
-                                             ("roc_curve", mistakes.ROC), ("roc_auc", mistakes.AUC),
+                                             ("roc_curve", mistakes.ROC),
+                                             ("roc_auc", mistakes.AUC + mistakes.ONE_CLASS),
                                              ("top_k_accuracy", mistakes.TOP_K)) if mistake in group)
     check_list = QUICK_AUC_CHECKS if function == "roc_auc" else checks.ALL_CHECKS[function]
     results = [check(mistake.fn) for check in check_list]
@@ -219,3 +222,24 @@ def test_checks_are_silent_on_stderr(capfd):
         check(noisy)
         check(roc_auc)
     assert capfd.readouterr().err == ""
+
+
+def test_a_held_up_call_on_a_busy_machine_does_not_fail_a_fast_auc():
+    """Does a right O(n log n) AUC pass the million-score check when, as on a loaded machine,
+    its calls on 10,000 scores take 3 ms and one call on 30,000 is held up for 50 ms, instead of
+    being extrapolated to minutes from those few milliseconds and stopped?"""
+    import time
+
+    held = []
+
+    def busy(y_true, y_score):
+        if len(y_true) == 10_000:
+            time.sleep(0.003)
+        if len(y_true) == 30_000 and not held:
+            held.append(len(y_true))
+            time.sleep(0.05)
+        return roc_auc(y_true, y_score)
+
+    result = checks.check_roc_auc_large(busy)
+    assert result.passed, str(result)
+    assert held == [30_000]

@@ -12,10 +12,12 @@ from autograder.grading import grade_class
 from autograder.samples import solved_notebook, with_mistake
 from autograder.samples.optimizers import MISTAKES
 from autograder.settings import GradingSettings
+from grading_helpers import points
 
 pytestmark = pytest.mark.slow
 
 ASSIGNMENT = "optimizers"
+FULL, _ = points(ASSIGNMENT)   # the autograded points (the written answers wait for a TA)
 DUE = "2026-11-20 12:00:00 UTC"
 
 
@@ -58,7 +60,7 @@ def test_parallel_and_sequential_grades_are_identical(runs):
     """Do --jobs 1 and --jobs 2 write the same grades.csv rows?"""
     _, seq, par, _ = runs
     assert seq == par
-    assert float(par["perfect"]["score"]) == 17 and 0 < float(par["mistake"]["score"]) < 17
+    assert float(par["perfect"]["score"]) == FULL and 0 < float(par["mistake"]["score"]) < FULL
 
 
 def test_late_submission_gets_nbgraders_penalty(runs):
@@ -74,7 +76,7 @@ def test_regrading_is_idempotent_and_a_resubmission_replaces(runs):
     one submission per student in the one gradebook?"""
     root, _, first, again = runs
     assert again["perfect"] == first["perfect"] and again["late"] == first["late"]
-    assert float(again["mistake"]["score"]) == 17
+    assert float(again["mistake"]["score"]) == FULL
     with sqlite3.connect(root / "par" / "nbgrader" / "gradebook.db") as db:
         count = db.execute("select count(*) from submitted_assignment").fetchone()[0]
         assert db.execute("pragma integrity_check").fetchone()[0] == "ok"

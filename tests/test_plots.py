@@ -80,3 +80,26 @@ def test_live_curves_draw_once_at_the_end_when_headless(monkeypatch):
     assert len(shown) == 1
     (line,) = curves.ax.get_lines()
     assert len(line.get_xdata()) == 5
+
+
+def test_plot_shared_statistics_shades_what_the_normalization_pools():
+    """Does each panel shade exactly course.normalization.shared_statistics' mask (itself checked against torch)?"""
+    from course.normalization import shared_statistics
+    from course.plots import plot_shared_statistics
+
+    kinds = ("batch", "ghost", "layer", "instance", "group")
+    axes = plot_shared_statistics(kinds, num_examples=4, num_channels=6, groups=3, group_size=2)
+    for ax, kind in zip(axes, kinds):
+        shaded = np.asarray(ax.images[0].get_array()) > 0.5
+        expected = shared_statistics(kind, 4, 6, groups=3, group_size=2).numpy()
+        assert np.array_equal(shaded, expected), kind
+    assert axes[4].get_title() == "GroupNorm, G = 3"
+
+
+def test_layer_stats_per_step_are_drawn_over_optimizer_steps():
+    """For a per-step key, is the x axis the optimizer step and is every step drawn?"""
+    _, ax = plt.subplots()
+    ratios = list(np.geomspace(1e-2, 1e-4, 120))
+    plot_layer_stats({"0.weight": {"step_update_ratio": ratios}}, key="step_update_ratio", ax=ax)
+    assert ax.get_xlabel() == "optimizer step" and len(ax.lines[0].get_ydata()) == 120
+    plt.close("all")

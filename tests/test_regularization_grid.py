@@ -7,8 +7,9 @@ from sklearn.metrics import accuracy_score
 from torch import nn
 
 from course.data import digits_split
-from course.models import mlp
+from course.models import MLP
 from course.regularization_grid import choose_on_validation, sweep
+from course.shapes import make_shapes
 from course.training import fit, predict
 
 
@@ -36,18 +37,32 @@ def test_runs_differ_only_by_their_settings(runs):
 
 
 def test_a_run_is_fit_with_torch_adamw_and_reports_its_test_accuracy():
-    """Is the (dropout, weight decay) run exactly mlp(dropout) trained by fit with torch.optim.AdamW,
+    """Is the (dropout, weight decay) run exactly MLP(dropout) trained by fit with torch.optim.AdamW,
     and its last test accuracy that of the trained model's predictions on the test split?"""
     split = digits_split(seed=0, standardized=False, n_train=32)
     runs = sweep(split.train, split.val, 10, dropouts=[0.5], weight_decays=[1.0], num_epochs=2,
                  test_data=split.test, width=8, lr=0.05, batch_size=16, seed=3, progress=False, device="cpu")
     torch.manual_seed(3)
-    model = mlp(64, 10, width=8, dropout=0.5)
+    model = MLP(64, 10, width=8, dropout=0.5)
     history = fit(model, split.train, nn.CrossEntropyLoss(), torch.optim.AdamW(model.parameters(), lr=0.05,
                   weight_decay=1.0), 2, batch_size=16, val_data=split.val, seed=3, progress=False, device="cpu")
     assert runs[(0.5, 1.0)]["val_loss"] == history["val_loss"]
     y_hat = predict(model, split.test[0]).argmax(dim=1)
     assert runs[(0.5, 1.0)]["test_acc"][-1] == pytest.approx(accuracy_score(split.test[1], y_hat))
+
+
+def test_images_train_an_mlp_on_every_pixel():
+    """Given images (N, C, H, W), does each run train an MLP on all C·H·W inputs, as the same MLP
+    fit by hand on the same images does?"""
+    X, y = make_shapes(48, size=8, seed=0)
+    train, val = (X[:32], y[:32]), (X[32:], y[32:])
+    runs = sweep(train, val, 10, dropouts=[0.0], weight_decays=[0.1], num_epochs=2, width=8, lr=0.01,
+                 batch_size=16, seed=1, progress=False, device="cpu")
+    torch.manual_seed(1)
+    model = MLP(3 * 8 * 8, 10, width=8)
+    history = fit(model, train, nn.CrossEntropyLoss(), torch.optim.AdamW(model.parameters(), lr=0.01,
+                  weight_decay=0.1), 2, batch_size=16, val_data=val, seed=1, progress=False, device="cpu")
+    assert runs[(0.0, 0.1)]["val_loss"] == history["val_loss"]
 
 
 def test_the_winner_is_chosen_on_validation_never_on_test():

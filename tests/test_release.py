@@ -1,6 +1,7 @@
 """The release: what nbgrader generates from solutions/, and what must never be in it."""
 import ast
 import json
+import math
 import re
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import nbformat
 import pytest
 
 from autograder.release import assignments, release
+from course.feedback import DATA_NAME
 from autograder.settings import COURSE_ROOT
 
 SOLUTIONS = COURSE_ROOT / "solutions"
@@ -52,14 +54,32 @@ def test_committed_release_is_what_nbgrader_generates(tmp_path):
     """Is course/assignments exactly what nbgrader generates from solutions/ today?"""
     written = release(root=COURSE_ROOT, release_dir=tmp_path)
     assert {p.parent.name for p in written} == set(NAMES)
+    assert {p.name for p in written} == {f"{n}.ipynb" for n in NAMES} | {DATA_NAME}
     for path in written:
         committed = COURSE / "assignments" / path.parent.name / path.name
         assert committed.is_file(), f"{committed} is missing: run `course release`"
         fresh = json.loads(path.read_text())
-        assert json.loads(committed.read_text()) == fresh, \
-            f"{committed} differs from a fresh release: run `course release` and commit"
+        same = json.loads(committed.read_text()) == fresh if path.suffix == ".ipynb" else \
+            _same_data(json.loads(committed.read_text()), fresh)
+        assert same, f"{committed} differs from a fresh release: run `course release` and commit"
     extra = {p.name for p in (COURSE / "assignments").iterdir() if p.is_dir()} - set(NAMES)
     assert not extra, f"released assignments without a source: {extra}"
+
+
+def _same_data(committed, fresh) -> bool:
+    """The visible-diagnosis data agree: the same tests, mistakes and structure, and numbers
+    equal to 1e-12 (another machine's floating point may differ in the last bits)."""
+    if isinstance(committed, dict):
+        return isinstance(fresh, dict) and committed.keys() == fresh.keys() and \
+            all(_same_data(committed[k], fresh[k]) for k in committed)
+    if isinstance(committed, list):
+        return isinstance(fresh, list) and len(committed) == len(fresh) and \
+            all(_same_data(a, b) for a, b in zip(committed, fresh))
+    if isinstance(committed, float) and isinstance(fresh, float):
+        if math.isnan(committed) or math.isnan(fresh):   # a mistake may give NaN: it must again
+            return math.isnan(committed) and math.isnan(fresh)
+        return committed == fresh or abs(committed - fresh) <= 1e-12 * max(1.0, abs(committed))
+    return committed == fresh
 
 
 def _course_text_files():
@@ -136,16 +156,47 @@ def test_course_package_never_imports_autograder():
 
 
 def test_released_notebooks_have_stubs_and_visible_tests():
-    """Does every released solution cell hold nbgrader's stub, and every test cell its visible tests?"""
+    """Does every released code solution cell hold nbgrader's stub, every written answer cell
+    "YOUR ANSWER HERE", and every test cell its visible tests?"""
     for name in NAMES:
         cells = _cells(COURSE / "assignments" / name / f"{name}.ipynb")
         solution_cells = [c for c in cells if c.metadata.get("nbgrader", {}).get("solution")]
         grade_cells = [c for c in cells if c.metadata.get("nbgrader", {}).get("grade")]
         assert solution_cells and grade_cells
         for cell in solution_cells:
-            assert "raise NotImplementedError()" in cell.source and "# YOUR CODE HERE" in cell.source
+            if cell.cell_type == "code":
+                assert "raise NotImplementedError()" in cell.source and "# YOUR CODE HERE" in cell.source
+            else:
+                assert cell.source.strip() == "YOUR ANSWER HERE", cell.source
         for cell in grade_cells:
-            assert "assert" in cell.source, cell.metadata["nbgrader"]["grade_id"]
+            if cell.cell_type == "code":  # an assert, or course.gradcheck's check_gradient
+                assert "assert" in cell.source or "check_gradient(" in cell.source, \
+                    cell.metadata["nbgrader"]["grade_id"]
+
+
+def test_written_questions_are_manually_graded_with_points_and_a_rubric():
+    """Has every assignment two or three written questions, each a manually graded markdown
+    answer cell with points, right after its question, holding a model answer and a rubric
+    (whose points add up to the cell's) inside its solution region?"""
+    for path in SOLUTIONS.glob("*/*.ipynb"):
+        cells = _cells(path)
+        answers = [(i, c) for i, c in enumerate(cells) if c.cell_type == "markdown"
+                   and c.metadata.get("nbgrader", {}).get("grade")]
+        assert 2 <= len(answers) <= 3, path.name
+        for i, cell in answers:
+            meta = cell.metadata["nbgrader"]
+            assert meta["solution"] and not meta["locked"] and meta["points"] > 0, meta
+            assert meta["grade_id"].startswith("answer_"), meta
+            source = cell.source.strip()
+            assert source.startswith("### BEGIN SOLUTION") and source.endswith("### END SOLUTION")
+            assert "**Model answer.**" in source
+            rubric = re.search(r"\*\*Rubric \((\d+) points?\)\.\*\*(.*)", source, re.S)
+            assert rubric and int(rubric.group(1)) == meta["points"], meta["grade_id"]
+            awarded = [int(n) for n in re.findall(r"(\d+) points?:", rubric.group(2))]
+            assert sum(awarded) == meta["points"], (meta["grade_id"], awarded)
+            question = cells[i - 1]
+            assert question.cell_type == "markdown" and re.match(r"\*\*Question \d \(\d points?\)\.\*\*",
+                                                                 question.source), meta["grade_id"]
 
 
 def test_hidden_tests_run_before_visible_ones():

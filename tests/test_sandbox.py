@@ -32,18 +32,22 @@ def test_sandbox_hides_writes_and_network(tmp_path):
     (secret / "answer.txt").write_text("42")
     scratch = tmp_path / "scratch"
     scratch.mkdir()
+    in_repository = COURSE_ROOT / f"written-by-sandbox-{os.getpid()}.txt"  # wherever the repo lives
     code = "\n".join([
         "import os, socket",
         f"print('hidden', os.listdir({str(secret)!r}))",
         "open('mine.txt', 'w').write('ok')",
-        "for path in ['/work/main/x', " + repr(str(tmp_path / "outside.txt")) + "]:",
+        f"for path in [{str(in_repository)!r}, {str(tmp_path / 'outside.txt')!r}]:",
         "    try:\n        open(path, 'w')\n        print('WROTE', path)\n    except OSError as e:\n        print('refused', e.errno)",
         "try:\n    socket.create_connection(('1.1.1.1', 80), timeout=2)\n    print('NETWORK')\nexcept OSError:\n    print('no network')",
     ])
     result = run_sandboxed(code, scratch, hidden=[secret])
     assert result.returncode == 0, result.stderr
     assert "hidden []" in result.stdout and "NETWORK" not in result.stdout
-    assert "WROTE /work/main/x" not in result.stdout  # read-only
+    # the repository is read-only (or, under /tmp, behind the sandbox's throwaway /tmp)
+    assert not in_repository.exists()
+    if not COURSE_ROOT.resolve().is_relative_to("/tmp"):
+        assert f"WROTE {in_repository}" not in result.stdout and "refused" in result.stdout
     # /tmp inside is a throwaway tmpfs: a write there never reaches the real /tmp
     assert (scratch / "mine.txt").read_text() == "ok" and not (tmp_path / "outside.txt").exists()
 
@@ -92,6 +96,9 @@ def test_calling_the_library_is_found_through_aliases_and_helpers():
     assert library_calls(cells, "adam_step") == ["torch.optim.Adam"]
     assert library_calls(cells, "Adam") == []           # subclassing Optimizer is the exercise
     assert library_calls(cells, "my_auc") == ["sklearn.metrics"]
+    course_metrics = ["from course.confusion import ConfusionMatrix",
+                      "def my_precision(y, y_hat):\n    return ConfusionMatrix(2).update(y_hat, y).precision()"]
+    assert library_calls(course_metrics, "my_precision") == ["course.confusion"]
     assert imports_autograder(["import numpy", "from autograder.reference.adam import adam_step"])
     assert not imports_autograder(["import numpy as np"])
 

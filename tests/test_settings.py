@@ -52,3 +52,33 @@ def test_every_setting_is_documented():
     for name in GradingSettings.__dataclass_fields__:
         after = source.split(f"    {name}:", 1)[1].splitlines()
         assert after[1].strip().startswith('"""'), f"{name} has no docstring"
+
+
+def test_instructors_nbgrader_config_is_honoured_by_release_and_grading(tmp_path):
+    """Does what an instructor sets in nbgrader_config.py (a cell timeout, the late penalty, a
+    code stub) reach the settings that `course release` and `course grade` use, while what the
+    file only repeats from our defaults changes nothing?"""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from autograder.release import release
+    from autograder.settings import COURSE_ROOT, GradingSettings, instructor_settings, nbgrader_config
+
+    assert instructor_settings(COURSE_ROOT) == GradingSettings()  # the repository's file adds nothing
+    (tmp_path / "nbgrader_config.py").write_text(
+        (COURSE_ROOT / "nbgrader_config.py").read_text() +
+        "c.Execute.timeout = 77\n"
+        "c.LateSubmissionPlugin.penalty_method = 'none'\n"
+        "c.ClearSolutions.code_stub = {'python': '# write your answer here\\nraise NotImplementedError()'}\n")
+    settings = instructor_settings(tmp_path)
+    assert settings.cell_timeout == 77 and settings.late_penalty == "none"
+    config = nbgrader_config(tmp_path / "grading", settings)  # what a grading run builds
+    assert config.Execute.timeout == 77 and config.LateSubmissionPlugin.penalty_method == "none"
+    source = new_notebook(cells=[new_code_cell(
+        "def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION",
+        metadata={"nbgrader": {"grade_id": "f", "solution": True, "grade": False, "locked": False,
+                               "schema_version": 3}})])
+    (tmp_path / "solutions" / "a").mkdir(parents=True)
+    nbformat.write(source, tmp_path / "solutions" / "a" / "a.ipynb")
+    (released,) = release(["a"], root=tmp_path, release_dir=tmp_path / "out", settings=settings)
+    assert "# write your answer here" in nbformat.read(released, 4).cells[0].source

@@ -63,9 +63,11 @@ def code(source, slide_type="-", tags=(), outputs=()):
     return cell
 
 
-def markdown(source, slide_type="slide"):
+def markdown(source, slide_type="slide", tags=()):
     cell = nbformat.v4.new_markdown_cell(source)
     cell.metadata["slideshow"] = {"slide_type": slide_type}
+    if tags:
+        cell.metadata["tags"] = list(tags)
     return cell
 
 
@@ -93,6 +95,8 @@ def executed_outputs_deck(tmp_path_factory):
         code("helper_only_on_screen()", tags=["hide-input"], outputs=[widget_and_figure]),
         code("slider()", slide_type="subslide", outputs=[widget_only]),
         markdown("Speaker notes", slide_type="notes"),
+        markdown("**Exercise.** What does Adam do at step one?", tags=["exercise"]),
+        markdown("<details><summary>Answer</summary>The folded answer text</details>", tags=["answer"]),
     ])
     lecture(lectures / "02_second.ipynb", [markdown("# Second lecture")])
     nb = nbformat.read(lectures / "01_first.ipynb", as_version=4)
@@ -147,6 +151,14 @@ def test_widgets_leave_their_figure_and_nothing_live(executed_outputs_deck):
     assert html.count('src="data:image/png;base64,') == 1
 
 
+def test_exercises_are_in_the_slides_and_their_answers_are_not(executed_outputs_deck):
+    """Does an exercise show on its slide while its answer (tagged 'answer') is left out?"""
+    written, _ = executed_outputs_deck
+    html = written[0].read_text()
+    assert "What does Adam do at step one?" in html
+    assert "The folded answer text" not in html
+
+
 def test_hidden_inputs_and_notes(executed_outputs_deck):
     """Is a hide-input cell's code left out, and do notes go to the speaker view?"""
     written, _ = executed_outputs_deck
@@ -173,3 +185,30 @@ def test_export_executes_lectures_with_static_figures(tmp_path):
     assert "static 1" in html
     assert html.count('src="data:image/png;base64,') == 1
     assert "widget-view" not in html
+
+
+def test_each_lecture_also_becomes_a_page_that_loads_nothing_from_the_network(executed_outputs_deck):
+    """Is there an HTML page per lecture (answers included), linked from the index, with only local scripts?"""
+    written, out = executed_outputs_deck
+    page = out / "01_first.html"
+    html = page.read_text()
+    assert "The folded answer text" in html  # pages are for reading: the answers stay
+    urls = references(html)
+    assert [u for u in urls if re.match(r"^(https?:)?//", u)] == []
+    assert any("MathJax.js" in u for u in urls)
+    assert 'href="01_first.html"' in (out / "index.html").read_text()
+
+
+def test_a_current_rendering_is_used_instead_of_executing_again(tmp_path):
+    """When a lecture's rendering is current, do the slides show its outputs without running the lecture?"""
+    from autograder.render import fingerprint, rendering_of
+
+    lectures = tmp_path / "lectures"
+    source = lecture(lectures / "01_rendered.ipynb", [code("raise SystemExit('never executed')")])
+    nb = nbformat.read(source, as_version=4)
+    nb.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text="output of the rendering")]
+    nb.metadata["course"] = {"rendered": {"fingerprint": fingerprint(nbformat.read(source, as_version=4))}}
+    rendering_of(source).parent.mkdir()
+    nbformat.write(nb, rendering_of(source))
+    written = export_slides(lectures, tmp_path / "slides")
+    assert "output of the rendering" in written[0].read_text()

@@ -5,7 +5,12 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from autograder.submissions import SubmissionsError, find_submissions
+from autograder.intake import read_class
+from autograder.submissions import SubmissionsError
+
+
+def find_submissions(path, assignment, scratch):
+    return read_class(path, assignment, scratch).submissions
 
 
 def _notebook(path):
@@ -60,14 +65,16 @@ def test_a_zip_of_the_folder_is_the_same_class(cls, tmp_path):
     assert from_zip == from_dir
 
 
-def test_a_zip_that_escapes_its_folder_is_refused(tmp_path):
-    """Is a zip with ../ paths refused before anything is written outside the scratch folder?"""
+def test_an_entry_that_escapes_its_folder_costs_that_entry_only(tmp_path):
+    """Is a zip entry with ../ refused, with its reason, nothing written outside the scratch
+    folder, and the rest of the zip read?"""
     archive = tmp_path / "evil.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("../outside.txt", "gotcha")
         zf.writestr("alice/optimizers.ipynb", "{}")
-    with pytest.raises(SubmissionsError, match="unsafe path"):
-        find_submissions(archive, "optimizers", tmp_path / "scratch")
+    intake = read_class(archive, "optimizers", tmp_path / "scratch")
+    assert [s.student_id for s in intake.submissions] == ["alice"]
+    assert [(r.entry, "climbs out" in r.reason) for r in intake.refused] == [("evil.zip:../outside.txt", True)]
     assert not (tmp_path / "outside.txt").exists()
 
 
@@ -75,7 +82,7 @@ def test_a_zip_that_escapes_its_folder_is_refused(tmp_path):
     (lambda p: p / "missing", "no such file"),
     (lambda p: (p / "x.txt").write_text("hi") and p / "x.txt", "neither a folder nor a .zip"),
     (lambda p: (p / "bad.zip").write_text("not a zip") and p / "bad.zip", "not a valid zip"),
-    (lambda p: (p / "emptyclass").mkdir() or p / "emptyclass", "no student folders"),
+    (lambda p: (p / "emptyclass").mkdir() or p / "emptyclass", "holds no submissions"),
 ])
 def test_unusable_submissions_path_is_a_clear_error(tmp_path, make, words):
     """Does a missing, wrong or empty submissions path give a clear error?"""

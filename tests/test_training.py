@@ -18,9 +18,12 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
+import course.device as device_module
 import course.training as training
+from course.device import describe_device
 from course.data import digits_split
-from course.training import AMP_MIN_WORK, EarlyStopping, History, evaluate, fit, predict
+from course.models import CNN
+from course.training import AMP_MIN_WORK, EarlyStopping, History, Precision, choose_precision, evaluate, fit, predict
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 CPU = torch.device("cpu")
@@ -289,18 +292,86 @@ def test_forced_bf16_autocast_gives_the_same_run_within_tolerance(digits):
         torch.testing.assert_close(p, q, rtol=0, atol=2e-2)
 
 
-def test_bf16_is_on_by_default_only_for_large_networks_on_a_cuda_gpu(monkeypatch):
-    """Is autocast off on a CPU, off for the course's small networks, and on for a big one on a bf16 GPU?"""
+def test_autocast_is_on_by_default_for_conv_or_large_networks_on_a_cuda_gpu_only(monkeypatch):
+    """Is autocast off on a CPU and for small dense networks, on for a big one or a CNN on a GPU, fp16 where bf16 is missing?"""
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
-    small, big = nn.Linear(64, 10), nn.Linear(4096, 4096)
+    small, big, cnn = nn.Linear(64, 10), nn.Linear(4096, 4096), CNN(10, width=8)
     gpu = torch.device("cuda")
-    assert not training._use_bf16(CPU, None, big, 1024)
-    assert not training._use_bf16(gpu, None, small, 256)
-    assert training._use_bf16(gpu, None, big, AMP_MIN_WORK // big.weight.numel() + 1)
-    assert not training._use_bf16(gpu, False, big, 4096)
-    assert training._use_bf16(CPU, True, small, 1)
+    assert choose_precision(CPU, None, big, 1024) == Precision()
+    assert choose_precision(CPU, None, cnn, 1024) == Precision()
+    assert choose_precision(gpu, None, small, 256) == Precision()
+    assert choose_precision(gpu, None, big, AMP_MIN_WORK // big.weight.numel() + 1) == Precision(torch.bfloat16)
+    assert choose_precision(gpu, None, cnn, 64) == Precision(torch.bfloat16)
+    assert choose_precision(gpu, False, big, 4096) == Precision()
+    assert choose_precision(CPU, True, small, 1) == Precision(torch.bfloat16)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
-    assert not training._use_bf16(gpu, None, big, 4096)
+    assert choose_precision(gpu, None, cnn, 64) == Precision(torch.float16, scaled=True)
+    assert choose_precision(CPU, "fp16", small, 1) == Precision(torch.float16, scaled=True)
+    with pytest.raises(ValueError, match="amp must be"):
+        choose_precision(CPU, "int8", small, 1)
+
+
+def test_fp16_with_a_gradient_scaler_trains_like_float32(digits):
+    """With amp='fp16' (autocast and a GradScaler, here on the CPU), do losses and float32 weights stay close to float32's?"""
+    X, y, X_val, y_val = digits
+    runs = {}
+    for amp in (False, "fp16"):
+        model = mlp()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        runs[amp] = (quiet_fit(model, (X, y), nn.CrossEntropyLoss(), optimizer, 3, val_data=(X_val, y_val),
+                               seed=0, amp=amp), model)
+        assert all(p.dtype == torch.float32 for p in model.parameters())
+    (h32, m32), (h16, m16) = runs[False], runs["fp16"]
+    assert h16["train_loss"] == pytest.approx(h32["train_loss"], rel=2e-2)
+    assert h16["val_acc"][-1] == pytest.approx(h32["val_acc"][-1], abs=0.03)
+
+
+def test_fp16_scales_the_loss_so_small_gradients_survive(monkeypatch):
+    """Does the fp16 path multiply the loss by the scaler's factor before backward (gradients unscaled before the step)?"""
+    scales = []
+    real_scale = torch.amp.GradScaler.scale
+
+    def spy(self, outputs):
+        scaled = real_scale(self, outputs)
+        scales.append(float(scaled.detach() / outputs.detach()))
+        return scaled
+
+    monkeypatch.setattr(torch.amp.GradScaler, "scale", spy)
+    torch.manual_seed(0)
+    model = nn.Linear(4, 2)
+    X, y = torch.randn(32, 4), torch.randint(2, (32,))
+    before = model.weight.detach().clone()
+    quiet_fit(model, (X, y), nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1), 1,
+              batch_size=16, amp="fp16")
+    assert scales == [pytest.approx(2.0 ** 16)] * 2
+    assert 0 < float((model.weight - before).abs().max()) < 1.0  # a normal-sized step: the scale was divided out
+
+
+def test_channels_last_is_the_default_for_convolutional_networks_only():
+    """On the CPU by default, is a CNN trained in NHWC and an MLP left alone?"""
+    X, y = torch.randn(32, 3, 8, 8), torch.randint(2, (32,))
+    cnn, dense = CNN(2, width=4, stages=1), nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 2))
+    for model in (cnn, dense):
+        quiet_fit(model, (X, y), nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1), 1)
+    assert cnn.features[0].conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert not training._use_channels_last(torch.device("cpu"), None, dense)
+    assert not training._use_channels_last(torch.device("mps"), None, cnn)
+
+
+def test_channels_last_keeps_the_run_and_changes_only_the_layout(digits):
+    """Does channels_last=True give the same losses as the default layout, with the CNN's weights stored NHWC?"""
+    torch.manual_seed(0)
+    X, y = torch.randn(96, 3, 16, 16), torch.randint(4, (96,))
+    runs = {}
+    for nhwc in (False, True):
+        torch.manual_seed(1)
+        model = CNN(4, width=4)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+        runs[nhwc] = quiet_fit(model, (X, y), nn.CrossEntropyLoss(), optimizer, 2, batch_size=32, seed=0,
+                               channels_last=nhwc)
+        conv = model.features[0].conv.weight
+        assert conv.is_contiguous(memory_format=torch.channels_last) is nhwc
+    assert runs[True]["train_loss"] == pytest.approx(runs[False]["train_loss"], rel=1e-4)
 
 
 def test_early_stopping_stops_after_patience_and_restores_the_best_weights():
@@ -554,12 +625,28 @@ def test_fit_gives_torch_a_sensible_cpu_thread_count(digits, monkeypatch):
 
     X, y, _, _ = digits
     threads = torch.get_num_threads()
-    monkeypatch.setattr(training, "_cpu_threads_configured", False)
+    monkeypatch.setattr(device_module, "_threads_chosen", [])
     try:
         torch.set_num_threads(64)
         model = mlp()
         quiet_fit(model, (X, y), nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1), 1)
         assert 1 <= torch.get_num_threads() <= usable_cpu_cores()
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_the_thread_count_a_lecture_prints_is_the_one_fit_trains_with(digits, monkeypatch):
+    """Does describe_device('cpu'), called before training, name the thread count fit then keeps?"""
+    X, y, _, _ = digits
+    threads = torch.get_num_threads()
+    monkeypatch.setattr(device_module, "_threads_chosen", [])
+    monkeypatch.setenv("COURSE_CPU_THREADS", "1")
+    try:
+        torch.set_num_threads(2)
+        described = describe_device("cpu")
+        model = mlp()
+        quiet_fit(model, (X, y), nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1), 1)
+        assert described == "cpu (1 thread)" and torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(threads)
 
@@ -658,3 +745,89 @@ def test_an_optimizer_trained_on_the_cpu_follows_its_model_to_the_gpu(digits):
     history = fit(model, (X, y), nn.CrossEntropyLoss(), optimizer, 1, device="cuda", progress=False)
     assert math.isfinite(history["train_loss"][0])
     assert all(s.device.type == "cuda" for st in optimizer.state.values() for k, s in st.items() if k != "step")
+
+
+# --- the CNN fast path on a CUDA GPU: autocast, channels_last, batches on the device, no sync per step ---
+
+def _shapes(n=512):
+    """Generated images on the CPU, as a lecture passes them to fit: (train, val) pairs."""
+    from course.data import image_split
+
+    split = image_split(n_train=n, n_val=128, n_test=0, seed=0)
+    return split.train, split.val
+
+
+def _count_syncs(run) -> int:
+    torch.cuda.synchronize()
+    previous = torch.cuda.get_sync_debug_mode()
+    torch.cuda.set_sync_debug_mode("warn")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            run()
+    finally:
+        torch.cuda.set_sync_debug_mode(previous)
+    return len([w for w in caught if "synchroniz" in str(w.message)])
+
+
+@pytest.mark.gpu
+@cuda
+@pytest.mark.parametrize("amp, fused", [(None, False), ("fp16", True)])
+def test_on_the_gpu_a_cnn_epoch_synchronises_once_whatever_the_number_of_steps(amp, fused):
+    """With autocast (bf16, or fp16 with a scaler and a fused Adam) and channels_last, does an epoch of 32 steps sync once?"""
+    train, val = _shapes()
+    model = CNN(10, width=16)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=fused)
+    loss_fn = nn.CrossEntropyLoss()
+    fit(model, train, loss_fn, optimizer, 1, batch_size=16, device="cuda", progress=False, amp=amp)  # warm-up
+    syncs = _count_syncs(lambda: fit(model, train, loss_fn, optimizer, 3, batch_size=16, val_data=val,
+                                     device="cuda", progress=False, amp=amp, seed=0))
+    assert syncs == 3
+
+
+@pytest.mark.gpu
+@cuda
+def test_on_the_gpu_a_cnn_runs_under_bf16_autocast_in_channels_last():
+    """By default on a bf16 GPU, do the convolutions see NHWC inputs and compute in bf16, with float32 weights kept?"""
+    assert torch.cuda.is_bf16_supported()
+    train, _ = _shapes(n=128)
+    model = CNN(10, width=8)
+    seen = []
+    model.features[0].conv.register_forward_hook(
+        lambda module, inputs, output: seen.append((inputs[0].is_contiguous(memory_format=torch.channels_last),
+                                                   output.dtype)))
+    fit(model, train, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.01), 1, batch_size=64,
+        device="cuda", progress=False)
+    assert seen and all(nhwc and dtype == torch.bfloat16 for nhwc, dtype in seen)
+    assert model.features[0].conv.weight.dtype == torch.float32
+    assert model.features[0].conv.weight.is_contiguous(memory_format=torch.channels_last)
+
+
+class HostToDevice(TorchDispatchMode):
+    """Counts copies from the CPU to a CUDA device."""
+
+    def __init__(self):
+        super().__init__()
+        self.copies = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        name = func._schema.name
+        if name == "aten::_to_copy" and args[0].device.type == "cpu" and str(kwargs.get("device", "")).startswith("cuda"):
+            self.copies += 1
+        if name == "aten::copy_" and args[0].device.type == "cuda" and args[1].device.type == "cpu":
+            self.copies += 1
+        return func(*args, **kwargs)
+
+
+@pytest.mark.gpu
+@cuda
+def test_on_the_gpu_batches_are_drawn_on_the_device_not_copied_per_step():
+    """Once the data is resident, does an epoch of 32 steps copy from the host once (the permutation), not per batch?"""
+    train, _ = _shapes()
+    X, y = (t.cuda() for t in train)
+    model = CNN(10, width=8).cuda()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    with HostToDevice() as counter:
+        fit(model, (X, y), nn.CrossEntropyLoss(), optimizer, 2, batch_size=16, device="cuda", progress=False, seed=0)
+    assert counter.copies <= 2

@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 
 from course.augment import affine, crop
-from course.images import make_shapes
+from course.shapes import make_shapes
 from course.plots import image_grid
 from course.widgets.augmentation import STRENGTHS, augment_with, augmentation_explorer, draws, rgba_grid
 
@@ -45,7 +45,7 @@ def test_each_transform_uses_the_draws_the_browser_gets(shapes):
     expected = affine(shapes, angle=spread(20.0, 0), translate=torch.stack([spread(0.1, 1), spread(0.1, 2)], 1),
                       scale=1 + spread(0.2, 3), shear=spread(10.0, 4)).clamp(0, 1)
     got = augment_with(shapes, seed=3, degrees=20.0, translate=0.1, zoom=0.2, shear=10.0)
-    assert torch.allclose(got, expected, atol=1e-6)
+    assert torch.allclose(got, expected, atol=1e-5)  # float32 rounding of the sampling grid (1e-6 on [0, 1])
     factor = torch.as_tensor(1 - 0.4 + 0.8 * random["colour"][0], dtype=torch.float32)
     assert torch.allclose(augment_with(shapes, seed=3, brightness=0.4), (shapes * factor.view(-1, 1, 1, 1)).clamp(0, 1),
                           atol=1e-6)

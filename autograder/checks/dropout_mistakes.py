@@ -37,7 +37,7 @@ BACKWARD_KEEP_PROBABILITY = ("your dx is dout·mask / p: p is the probability of
 
 def _dropout(keep_prob=False, inverted=True, eval_mode="identity"):
     def forward(x, p, train=True, rng=None):
-        rng = np.random.default_rng() if rng is None else rng
+        rng = np.random.default_rng(0) if rng is None else rng   # seeded: the release records it
         keep = p if keep_prob else 1 - p
         if not train:
             if eval_mode == "identity":

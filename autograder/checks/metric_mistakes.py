@@ -97,7 +97,40 @@ def _roc_counts(y_true, y_score):
     return fpr * np.sum(~y), tpr * np.sum(y), thresholds
 
 
+def _roc_ascending(y_true, y_score):
+    """The thresholds visited in increasing order (the curve drawn from the top right down)."""
+    y, s = _bool(y_true), np.asarray(y_score, dtype=float)
+    order = np.argsort(s, kind="stable")
+    s, y = s[order], y[order]
+    last = np.r_[s[1:] != s[:-1], True]
+    tp, fp = np.cumsum(y)[last], np.cumsum(~y)[last]
+    return np.r_[0, fp] / fp[-1], np.r_[0, tp] / tp[-1], np.r_[np.inf, s[last]]
+
+
+def _roc_one_point_per_example(y_true, y_score):
+    """One ROC point per example: tied scores do not cross the threshold together."""
+    y, s = _bool(y_true), np.asarray(y_score, dtype=float)
+    order = np.argsort(-s, kind="stable")
+    s, y = s[order], y[order]
+    return (np.r_[0, np.cumsum(~y)] / np.sum(~y), np.r_[0, np.cumsum(y)] / np.sum(y), np.r_[np.inf, s])
+
+
+def _roc_swapped(y_true, y_score):
+    fpr, tpr, thresholds = roc_curve(y_true, y_score)
+    return tpr, fpr, thresholds
+
+
+ASCENDING = ("your thresholds are in ascending order: scikit-learn lowers the threshold from +inf "
+             "through every distinct score in decreasing order, so fpr and tpr rise from 0 to 1.")
+ONE_POINT_PER_EXAMPLE = ("you make one point per example: tied scores must share one point (all "
+                         "examples with the same score cross the threshold together).")
+SWAPPED = ("you return tpr and fpr swapped: scikit-learn returns (fpr, tpr, thresholds), "
+           "fpr = FP / N first.")
+
 ROC = [
+    Mistake(_roc_ascending, ASCENDING),
+    Mistake(_roc_one_point_per_example, ONE_POINT_PER_EXAMPLE),
+    Mistake(_roc_swapped, SWAPPED),
     Mistake(_roc_strict,
             "you predict 1 when score > threshold: scikit-learn predicts 1 when score >= "
             "threshold, so the examples scoring exactly the threshold are counted positive."),
@@ -163,6 +196,62 @@ AUC = [
     Mistake(_pairs(1.0),
             "you count a tied positive-negative pair as 1: it counts one half."),
     Mistake(_ties_ignored, TIES),
+]
+
+
+def _one_class(value):
+    """AUC right on two classes, ``value`` instead of a ValueError on one."""
+    def auc(y_true, y_score):
+        y = _bool(y_true)
+        return value if y.all() or not y.any() else roc_auc(y_true, y_score)
+    return auc
+
+
+ONE_CLASS = [
+    Mistake(_one_class(0.5),
+            "returning 0.5 for one class hides the problem: AUC is undefined when y_true holds "
+            "one class, and scikit-learn-style code raises ValueError."),
+    Mistake(_one_class(float("nan")),
+            "a NaN travels silently into averages and plots: raise ValueError instead."),
+]
+
+
+# --- AUC counted pair by pair (Mann-Whitney) -------------------------------------------------------
+
+def _pairs_strict_reversed(y_true, y_score):
+    """Counts the pairs where the negative scores above the positive."""
+    y, s = _bool(y_true), np.asarray(y_score, dtype=float)
+    pos, neg = s[y], s[~y]
+    return float(((neg[None, :] > pos[:, None]).sum() + 0.5 * (neg[None, :] == pos[:, None]).sum())
+                 / (len(pos) * len(neg)))
+
+
+def _pairs_count(y_true, y_score):
+    y, s = _bool(y_true), np.asarray(y_score, dtype=float)
+    pos, neg = s[y], s[~y]
+    return float((pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum())
+
+
+def _pairs_all(y_true, y_score):
+    """Divides by every pair of examples, n(n-1)/2, instead of the P·N positive-negative pairs."""
+    n = len(np.asarray(y_true))
+    return _pairs_count(y_true, y_score) / (n * (n - 1) / 2)
+
+
+PAIRWISE = [
+    Mistake(_pairs(0.0),
+            "you count a tied positive-negative pair as 0: it counts one half."),
+    Mistake(_pairs(1.0),
+            "you count a tied positive-negative pair as 1: it counts one half."),
+    Mistake(_pairs_strict_reversed,
+            "you count the pairs where the negative scores higher: AUC is the probability that "
+            "the positive of a pair scores higher than the negative."),
+    Mistake(_pairs_count,
+            "you return the number of pairs: divide by the number of positive-negative pairs, "
+            "P·N, to get a probability."),
+    Mistake(_pairs_all,
+            "you divide by the number of all pairs of examples: only positive-negative pairs "
+            "count, P·N of them."),
 ]
 
 

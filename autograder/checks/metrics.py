@@ -15,14 +15,15 @@ from ..reference.confusion import precision_recall_f1 as ref_prf
 from ..reference.roc import roc_curve as ref_roc
 from ..reference.topk import top_k_accuracy as ref_top_k
 from . import metric_mistakes as mistakes
-from .auc import check_roc_auc, check_roc_auc_large, check_roc_auc_one_class, check_roc_auc_properties
+from .auc import (check_pairwise_auc, check_roc_auc, check_roc_auc_large, check_roc_auc_one_class,
+                  check_roc_auc_properties)
 from .calls import StudentError, call_student, to_float64
 from .metric_cases import Case, boolean_hint, close, in_words, match, prediction_cases, score_cases, short
 from .result import CheckResult, failed, passed
 
 __all__ = ["check_confusion_counts", "check_precision_recall_f1", "check_roc_curve",
            "check_top_k_accuracy", "check_roc_auc", "check_roc_auc_properties",
-           "check_roc_auc_one_class", "check_roc_auc_large", "ALL_CHECKS"]
+           "check_roc_auc_one_class", "check_roc_auc_large", "check_pairwise_auc", "ALL_CHECKS"]
 
 
 # --- confusion_counts ------------------------------------------------------------------------------
@@ -131,14 +132,10 @@ def _curve_diagnosis(got, expected, case: Case) -> tuple[str, str | None]:
     n, points = len(case.y_true), len(e_thr)
     finite = thresholds[np.isfinite(thresholds)]
     if len(finite) >= 2 and np.all(np.diff(finite) > 0):
-        return ("your thresholds increase", "your thresholds are in ascending order: scikit-learn "
-                "lowers the threshold from +inf through every distinct score in decreasing order, "
-                "so fpr and tpr rise from 0 to 1.")
+        return "your thresholds increase", mistakes.ASCENDING
     if len(thresholds) == n + 1 and points < n + 1:
         return (f"your curve has {len(thresholds)} points, one per example plus one; there are "
-                f"{points - 1} distinct scores",
-                "you make one point per example: tied scores must share one point (all examples "
-                "with the same score cross the threshold together).")
+                f"{points - 1} distinct scores", mistakes.ONE_POINT_PER_EXAMPLE)
     if len(thresholds) == points - 1 and not np.isinf(thresholds[0]):
         return ("your curve lacks its first point", "the first point must be threshold +inf with "
                 "fpr = tpr = 0 (nobody predicted positive): start with np.inf.")
@@ -149,8 +146,7 @@ def _curve_diagnosis(got, expected, case: Case) -> tuple[str, str | None]:
         return (f"your first threshold is {thresholds[0]:g}", "the first threshold must be +inf "
                 "(np.inf), where nobody is predicted positive and fpr = tpr = 0.")
     if close(fpr, e_tpr) and close(tpr, e_fpr) and not close(fpr, e_fpr):
-        return ("your fpr is the expected tpr and the other way round", "you return tpr and fpr "
-                "swapped: scikit-learn returns (fpr, tpr, thresholds), fpr = FP / N first.")
+        return "your fpr is the expected tpr and the other way round", mistakes.SWAPPED
     k = int(np.argmax([not (close(a, b) and close(c, d) and close(t, u)) for a, b, c, d, t, u
                        in zip(fpr, e_fpr, tpr, e_tpr, thresholds, e_thr)]))
     return (f"at point {k} (threshold {e_thr[k]:g}) expected fpr {e_fpr[k]:.4g}, tpr {e_tpr[k]:.4g}; "
@@ -216,4 +212,5 @@ ALL_CHECKS = {
     "roc_curve": [check_roc_curve],
     "roc_auc": [check_roc_auc, check_roc_auc_properties, check_roc_auc_one_class, check_roc_auc_large],
     "top_k_accuracy": [check_top_k_accuracy],
+    "pairwise_auc": [check_pairwise_auc],
 }

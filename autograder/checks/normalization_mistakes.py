@@ -144,3 +144,71 @@ LAYERNORM = [
     Mistake(_layernorm(), _ln_backward_variant(dgamma_axis=-1), DGAMMA_AXIS),
     Mistake(_layernorm(), _ln_backward_variant(constant_stats=True), CONSTANT_STATS),
 ]
+
+
+# --- the backward pass node by node (autograder.reference.batchnorm_steps) ------------------------
+
+class StepMistake(NamedTuple):
+    node: str          # the student's function: normalize_backward, inv_std_backward, ...
+    fn: Callable
+    diagnosis: str
+
+
+def _normalize_backward(sum_dr=True, scale_dxc=True):
+    def normalize_backward(dx_hat, xc, r):
+        dr = np.sum(dx_hat * xc, axis=0, keepdims=True) if sum_dr else dx_hat * xc
+        return (dx_hat * r if scale_dxc else dx_hat), dr
+    return normalize_backward
+
+
+def _inv_std_backward(exponent=-1.5, sign=-1.0):
+    def inv_std_backward(dr, var, eps):
+        return sign * 0.5 * (var + eps) ** exponent * dr
+    return inv_std_backward
+
+
+def _variance_backward(factor=2.0, divide=True):
+    def variance_backward(dvar, xc):
+        return factor / (xc.shape[0] if divide else 1) * xc * dvar
+    return variance_backward
+
+
+def _center_backward(sign=-1.0, summed=True):
+    def center_backward(dxc):
+        dmu = np.sum(dxc, axis=0, keepdims=True) if summed else dxc
+        return dxc, sign * dmu
+    return center_backward
+
+
+def _mean_backward(divide=True):
+    def mean_backward(dmu, num_samples):
+        return np.repeat(dmu / (num_samples if divide else 1), num_samples, axis=0)
+    return mean_backward
+
+
+STEPS = [
+    StepMistake("normalize_backward", _normalize_backward(sum_dr=False),
+                "your ∂L/∂r has one value per sample: r is one number per feature, used by every "
+                "sample, so its gradient sums over the batch (axis 0)."),
+    StepMistake("normalize_backward", _normalize_backward(scale_dxc=False),
+                "your ∂L/∂xc is ∂L/∂x̂ unscaled: x̂ = xc·r, so ∂L/∂xc = ∂L/∂x̂·r."),
+    StepMistake("inv_std_backward", _inv_std_backward(exponent=-0.5),
+                "your ∂L/∂σ² uses (σ² + ε)^(-1/2): the derivative of (σ² + ε)^(-1/2) is "
+                "-½·(σ² + ε)^(-3/2)."),
+    StepMistake("inv_std_backward", _inv_std_backward(sign=1.0),
+                "your ∂L/∂σ² has the wrong sign: r = (σ² + ε)^(-1/2) falls when σ² grows, "
+                "dr/dσ² = -½·(σ² + ε)^(-3/2)."),
+    StepMistake("variance_backward", _variance_backward(factor=1.0),
+                "your ∂L/∂xc through the variance lacks the factor 2: d(xc²)/dxc = 2·xc."),
+    StepMistake("variance_backward", _variance_backward(divide=False),
+                "your ∂L/∂xc through the variance is N times too large: σ² is a mean, "
+                "(1/N)·Σ xc², so each xc_n gets (2/N)·xc_n·∂L/∂σ²."),
+    StepMistake("center_backward", _center_backward(sign=1.0),
+                "your ∂L/∂μ has the wrong sign: xc = x - μ, so ∂L/∂μ = -Σ_n ∂L/∂xc_n."),
+    StepMistake("center_backward", _center_backward(summed=False),
+                "your ∂L/∂μ has one value per sample: μ is one number per feature that every "
+                "sample's xc uses, so its gradient sums over the batch."),
+    StepMistake("mean_backward", _mean_backward(divide=False),
+                "your ∂L/∂x through the mean is N times too large: μ = (1/N)·Σ x_n, so each "
+                "sample gets ∂L/∂μ / N."),
+]

@@ -153,3 +153,77 @@ RMSPROP = [
     Mistake(_rmsprop(no_square=True),
             "you average |g| instead of g²."),
 ]
+
+
+# --- Nesterov's look-ahead definition ------------------------------------------------------------
+
+def _lookahead(scale_lr=True, sign=-1.0, with_momentum=True):
+    def lookahead_point(theta, b, lr, momentum=0.9):
+        step = (lr if scale_lr else 1.0) * (momentum if with_momentum else 1.0) * b
+        return theta + sign * step
+
+    return lookahead_point
+
+
+def _lookahead_update(dampening=False, step_along_grad=False):
+    def nesterov_lookahead_update(theta, b, grad, lr, momentum=0.9):
+        b = momentum * b + ((1 - momentum) * grad if dampening else grad)
+        return theta - lr * (grad if step_along_grad else b), b
+
+    return nesterov_lookahead_update
+
+
+LOOKAHEAD_POINT = [
+    Mistake(_lookahead(sign=1.0),
+            "your look-ahead point lies behind θ: momentum carries the parameters along -η·μ·b, "
+            "so the look-ahead point is θ - η·μ·b."),
+    Mistake(_lookahead(scale_lr=False),
+            "your look-ahead point is θ - μ·b: the buffer b sums gradients, so the step it "
+            "stands for is η·μ·b (multiply by the learning rate)."),
+    Mistake(_lookahead(with_momentum=False),
+            "your look-ahead point is θ - η·b, a whole step ahead: momentum alone (before the "
+            "new gradient) carries θ by η·μ·b."),
+]
+
+LOOKAHEAD_UPDATE = [
+    Mistake(_lookahead_update(dampening=True),
+            "your buffer is an exponential average, b = μ·b + (1-μ)·g: torch's buffer (dampening "
+            "0) is b = μ·b + g."),
+    Mistake(_lookahead_update(step_along_grad=True),
+            "your update steps along the gradient alone: in the look-ahead definition θ moves "
+            "by the whole new buffer, θ - η·b_t."),
+]
+
+
+# --- the size of Adam's steps under a constant gradient -------------------------------------------
+
+def _bias_factor(root=True, t_offset=0, swapped=False, inverse=False):
+    def adam_bias_factor(t, betas=(0.9, 0.999), correct_m=True, correct_v=True):
+        import numpy as np
+
+        beta1, beta2 = betas
+        if swapped:
+            correct_m, correct_v = correct_v, correct_m
+        t = np.asarray(t, dtype=float) + t_offset
+        m = 1.0 if correct_m else 1 - beta1 ** t
+        v = 1.0 if correct_v else 1 - beta2 ** t
+        factor = m / (np.sqrt(v) if root else v) * np.ones_like(t)
+        return 1 / factor if inverse else factor
+
+    return adam_bias_factor
+
+
+BIAS_FACTOR = [
+    Mistake(_bias_factor(root=False),
+            "you divide by (1 - β2^t) where the step divides by its square root: v is a mean of "
+            "squared gradients, so its bias enters the step as √(1 - β2^t)."),
+    Mistake(_bias_factor(t_offset=-1),
+            "your factors are those of step t - 1: with t counted from 1, m_t = (1 - β1^t)·g "
+            "(t terms of the geometric sum)."),
+    Mistake(_bias_factor(swapped=True),
+            "your correct_m and correct_v are swapped: without correcting m the step is "
+            "(1 - β1^t) times too small; without correcting v it is 1/√(1 - β2^t) times too large."),
+    Mistake(_bias_factor(inverse=True),
+            "your factors are upside down: an uncorrected m is too *small* ((1 - β1^t)·g), which "
+            "shrinks the step; an uncorrected v is too small, which enlarges it (it divides)."),
+]

@@ -6,8 +6,8 @@ Training mode, per feature d over the N samples of the batch:
     σ²_B = (1/N)·Σ_i (x_i - μ_B)²               (biased batch variance: divide by N)
     x̂_i  = (x_i - μ_B) / √(σ²_B + ε)            (ε inside the square root)
     y_i  = γ·x̂_i + β
-    running_mean ← (1 - momentum)·running_mean + momentum·μ_B
-    running_var  ← (1 - momentum)·running_var  + momentum·σ²_B·N/(N-1)   (unbiased)
+    running_mean ← (1 - ρ)·running_mean + ρ·μ_B               (ρ = momentum)
+    running_var  ← (1 - ρ)·running_var  + ρ·σ²_B·N/(N-1)      (the unbiased batch variance)
 
 Eval mode: μ_B, σ²_B are replaced by running_mean, running_var, which stay unchanged.
 Defaults in ``bn_param``: eps 1e-5, momentum 0.1, running_mean zeros, running_var ones.

@@ -1,8 +1,7 @@
 """Confusion counts, precision, recall and F1 of a binary classifier, as ``sklearn.metrics``.
 
-                    truth 1   truth 0
-    predicted 1       TP        FP
-    predicted 0       FN        TN
+    C = [[TN, FP],        row i: the examples of true class i; column j: those predicted as j
+         [FN, TP]]        (sklearn.metrics.confusion_matrix's layout)
 
     precision = TP / (TP + FP)        (positive predictive value, PPV)
     recall    = TP / (TP + FN)        (true positive rate, TPR)

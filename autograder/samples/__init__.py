@@ -3,6 +3,8 @@ mistakes, an untouched (blank) submission, and submissions that cannot be graded
 
 Each assignment's typical mistakes live in ``autograder/samples/<assignment>.py`` as
 ``MISTAKES = {student_id: [(solution cell id, text in the solution, replacement), ...]}``.
+Every student but the blank one answers the written questions with the source's model
+answer (without its rubric), which waits for a TA in formgrader like a real answer.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import nbformat
 
 from ..settings import COURSE_ROOT, GradingSettings
 
-__all__ = ["solved_notebook", "with_mistake", "make_sample_class", "mistakes_for"]
+__all__ = ["solved_notebook", "with_mistake", "make_sample_class", "mistakes_for", "written_answer"]
 
 _MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 
@@ -24,13 +26,22 @@ def _strip_markers(source: str) -> str:
     return "\n".join(line for line in source.splitlines() if line.strip() not in _MARKERS)
 
 
+def written_answer(source: str) -> str:
+    """What a good student writes in an answer cell: the model answer, without its label and
+    without the rubric that follows it."""
+    text = _strip_markers(source)
+    text = text.split("**Rubric")[0]
+    return text.replace("**Model answer.**", "").strip()
+
+
 def solved_notebook(assignment: str, root: Path = COURSE_ROOT,
                     settings: GradingSettings = GradingSettings()):
     """The released notebook with every solution cell filled in as the solutions have it."""
     source = nbformat.read(root / settings.source_directory / assignment / f"{assignment}.ipynb", 4)
     released = nbformat.read(root / settings.release_directory / assignment / f"{assignment}.ipynb", 4)
-    answers = {c.metadata["nbgrader"]["grade_id"]: _strip_markers(c.source) for c in source.cells
-               if c.metadata.get("nbgrader", {}).get("solution")}
+    answers = {c.metadata["nbgrader"]["grade_id"]: written_answer(c.source) if c.cell_type == "markdown"
+               else _strip_markers(c.source)
+               for c in source.cells if c.metadata.get("nbgrader", {}).get("solution")}
     for cell in released.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if grade_id in answers:

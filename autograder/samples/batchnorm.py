@@ -9,8 +9,9 @@ MISTAKES = {
     ],
     "bn-backward-constant-stats": [
         ("batchnorm_backward",
-         "dx = gamma / std * (dout - dout.mean(axis=0) - x_hat * (dout * x_hat).mean(axis=0))",
-         "dx = gamma / std * dout"),
+         "    dvar = inv_std_backward(dr, var, eps)\n    dxc = dxc + variance_backward(dvar, xc)\n"
+         "    dx, dmu = center_backward(dxc)\n    dx = dx + mean_backward(dmu, len(dout))\n",
+         "    dx = dxc\n"),
     ],
     "bn-unbiased-variance": [
         ("batchnorm_forward", "var = x.var(axis=0)", "var = x.var(axis=0, ddof=1)"),

@@ -17,7 +17,7 @@ import torch
 from matplotlib.colors import to_hex
 from matplotlib.lines import Line2D
 
-from ..activations import ACTIVATIONS, INITIALIZATIONS, activation_and_derivative, make_deep_mlp
+from ..activations import ACTIVATIONS, INITIALIZATIONS, activation_and_derivative, input_generator, make_deep_mlp
 from ..device import configure_cpu_threads
 from ..plots import PATH_COLORS
 from . import layers as L
@@ -99,7 +99,7 @@ def signal_statistics_by_depth(depths: Sequence[int], width: int = 256, activati
     """
     deepest = max(depths)
     model = make_deep_mlp(deepest, width, activation, init, seed)
-    generator = torch.Generator().manual_seed(seed)
+    generator = input_generator(seed)  # the inputs, r and the sample signal_statistics draws
     X = torch.randn(n, width, generator=generator)
     outputs, h = [], X
     with torch.enable_grad():

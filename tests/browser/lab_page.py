@@ -131,3 +131,18 @@ def set_cell_source(page: Page, index: int, text: str) -> None:
     page.keyboard.press("Delete")
     page.keyboard.insert_text(text)  # one insertion: no auto-indent or bracket closing on the way
     page.keyboard.press("Escape")    # back to command mode
+
+
+def set_markdown_source(page: Page, index: int, text: str) -> None:
+    """Write ``text`` into the markdown cell ``index`` as a student would: double-click the
+    rendered cell to edit it, replace its text, and render it again (Shift+Enter)."""
+    cell = cell_locator(page, index)
+    cell.scroll_into_view_if_needed()
+    cell.dblclick()
+    editor = cell.locator(".cm-content")
+    editor.wait_for(state="visible")
+    editor.click()
+    page.keyboard.press("Control+a")
+    page.keyboard.press("Delete")
+    page.keyboard.insert_text(text)
+    page.keyboard.press("Shift+Enter")

@@ -71,6 +71,7 @@ class LabServer:
     token: str = field(default_factory=lambda: secrets.token_hex(16))
     proc: subprocess.Popen | None = None
     env: dict = field(default_factory=dict)
+    python: str = sys.executable  # the environment JupyterLab (and its kernels) run in
     _workspaces: int = 0
 
     @property
@@ -114,7 +115,7 @@ class LabServer:
             if var not in self.env:
                 env.pop(var, None)  # the browser is a live session: widgets, not fallbacks
         cmd = [
-            sys.executable, "-m", "jupyterlab",
+            self.python, "-m", "jupyterlab",
             "--no-browser",
             "--ServerApp.ip=127.0.0.1",
             f"--ServerApp.port={self.port}",

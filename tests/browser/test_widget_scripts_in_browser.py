@@ -14,7 +14,7 @@ from sklearn.metrics import confusion_matrix
 
 import course.widgets.augmentation as augmentation
 import course.widgets.metrics as metrics
-from course.images import make_shapes
+from course.shapes import make_shapes
 from widget_driver import load_module
 
 pytestmark = pytest.mark.browser
