@@ -4,7 +4,8 @@
 (``lectures/rendered/<lecture>.ipynb``, see :mod:`autograder.render`) when it is current, and
 otherwise executes the lecture headless with ``COURSE_STATIC=1`` so that interactive widgets
 leave their static figure. It writes ``out_dir/<lecture>.slides.html`` (the deck, with speaker
-notes) and ``out_dir/<lecture>.html`` (the whole lecture as a page to read, answers included)
+notes in reveal's speaker view, key S: the notes plugin is copied beside it; a slide's notes are
+its own even where a notes cell follows a fragment) and ``out_dir/<lecture>.html`` (the whole lecture as a page to read, answers included)
 beside ``out_dir/assets/``, a local copy of what they load:
 
 - reveal.js from the Python package ``sphinx-revealjs`` (MIT; its ``_static/revealjs``),
@@ -53,6 +54,13 @@ MathJax.Hub.Config({
   showMathMenu: false
 });
 </script>
+<style>
+/* MathJax keeps a hidden MathML copy of each formula for screen readers; its mathvariant rules
+   name TeX web fonts the local copy does not have (it ships STIX-Web): read it in a system font */
+.MJX_Assistive_MathML, .MJX_Assistive_MathML * { font-family: serif !important; }
+/* the theme's upper-case headings would turn a formula's η into Η (and x into X) */
+.MathJax, .MathJax * { text-transform: none !important; }
+</style>
 <script src="{{ resources.mathjax_url }}"></script>
 {%- endblock html_head_js_mathjax -%}
 
@@ -60,6 +68,11 @@ MathJax.Hub.Config({
 <script src="{{ resources.reveal.url_prefix }}/dist/reveal.js"></script>
 <script src="{{ resources.reveal.url_prefix }}/plugin/notes/notes.js"></script>
 <script>
+// A notes cell after a fragment lands inside the fragment, where the speaker view shows it only
+// while that fragment is the current one: the notes belong to the slide.
+document.querySelectorAll(".reveal .slides section .fragment aside.notes").forEach(function (notes) {
+  notes.closest("section").appendChild(notes);
+});
 Reveal.initialize({
   controls: true,
   progress: true,
@@ -98,6 +111,13 @@ MathJax.Hub.Config({
   showMathMenu: false
 });
 </script>
+<style>
+/* MathJax keeps a hidden MathML copy of each formula for screen readers; its mathvariant rules
+   name TeX web fonts the local copy does not have (it ships STIX-Web): read it in a system font */
+.MJX_Assistive_MathML, .MJX_Assistive_MathML * { font-family: serif !important; }
+/* the theme's upper-case headings would turn a formula's η into Η (and x into X) */
+.MathJax, .MathJax * { text-transform: none !important; }
+</style>
 <script src="{{ resources.mathjax_url }}"></script>
 {%- endblock html_head_js_mathjax -%}
 """
