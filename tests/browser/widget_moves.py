@@ -34,7 +34,9 @@ STRENGTH_MOVES = tuple(Move(f"^{name}$", "ArrowRight", 2) for name in (
 
 WIDGETS = (
     Widget("threshold explorer", "metrics", (r"^threshold$",),
-           (Move("^threshold$", "ArrowRight", 5), Move("^threshold$", "ArrowLeft", 5))),
+           # left first: lecture 1 asks for t = 0.5, above every score at the quick size (the slider
+           # stops at the highest score)
+           (Move("^threshold$", "ArrowLeft", 5), Move("^threshold$", "ArrowRight", 5))),
     Widget("optimizer explorer", "optimizers", (r"iteration", r"lr \(adaptive\)"),
            (Move("iteration", "ArrowLeft", 4), Move(r"lr \(adaptive\)", "ArrowRight", 3),
             Move(r"lr \(SGD", "ArrowRight", 3), Move("momentum", "ArrowLeft", 3), Move("batch size", "ArrowLeft", 3),
