@@ -362,7 +362,8 @@ def grade_class(assignment: str, submissions: Path, out: Path,
             got = scores[sid]
             if got.penalty:
                 status = _with_incident(status, f"late by {got.seconds_late / 3600:.1f} h: penalty {got.penalty:g}")
-            elif settings.due_date and not submission.timestamp:
+            elif settings.due_date and not submission.timestamp and intake.layout != "canvas":
+                # Canvas marks a late file LATE in its name: an unmarked one is on time
                 status = _with_incident(status, "no submission time known: no late penalty applied")
             results.append(StudentResult(sid, got.score, max_score, status, got.cells, feedback.get(sid),
                                          diagnoses=diagnoses.get(sid, {}), auto_score=got.auto_score,

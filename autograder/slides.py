@@ -42,6 +42,9 @@ TEMPLATE = r"""{%- extends 'index.html.j2' -%}
 {%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
 
 {%- block html_head_js_mathjax -%}
+<style>/* the hidden MathML copy for screen readers: MathJax's styles point its script and double-struck
+letters at TeX fonts the trimmed copy lacks; it is never seen, so it takes the page's font */
+.MJX_Assistive_MathML, .MJX_Assistive_MathML * { font-family: serif !important; }</style>
 <script type="text/x-mathjax-config">
 MathJax.Hub.Config({
   TeX: {equationNumbers: {autoNumber: "AMS", useLabelIds: true}},
@@ -101,6 +104,9 @@ PAGE_TEMPLATE = r"""{%- extends 'index.html.j2' -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 
 {%- block html_head_js_mathjax -%}
+<style>/* the hidden MathML copy for screen readers: MathJax's styles point its script and double-struck
+letters at TeX fonts the trimmed copy lacks; it is never seen, so it takes the page's font */
+.MJX_Assistive_MathML, .MJX_Assistive_MathML * { font-family: serif !important; }</style>
 <script type="text/x-mathjax-config">
 MathJax.Hub.Config({
   TeX: {equationNumbers: {autoNumber: "AMS", useLabelIds: true}},
