@@ -58,9 +58,6 @@ MathJax.Hub.Config({
 });
 </script>
 <style>
-/* MathJax keeps a hidden MathML copy of each formula for screen readers; its mathvariant rules
-   name TeX web fonts the local copy does not have (it ships STIX-Web): read it in a system font */
-.MJX_Assistive_MathML, .MJX_Assistive_MathML * { font-family: serif !important; }
 /* the theme's upper-case headings would turn a formula's η into Η (and x into X) */
 .MathJax, .MathJax * { text-transform: none !important; }
 </style>
@@ -118,9 +115,6 @@ MathJax.Hub.Config({
 });
 </script>
 <style>
-/* MathJax keeps a hidden MathML copy of each formula for screen readers; its mathvariant rules
-   name TeX web fonts the local copy does not have (it ships STIX-Web): read it in a system font */
-.MJX_Assistive_MathML, .MJX_Assistive_MathML * { font-family: serif !important; }
 /* the theme's upper-case headings would turn a formula's η into Η (and x into X) */
 .MathJax, .MathJax * { text-transform: none !important; }
 </style>
