@@ -57,10 +57,6 @@ MathJax.Hub.Config({
   showMathMenu: false
 });
 </script>
-<style>
-/* the theme's upper-case headings would turn a formula's η into Η (and x into X) */
-.MathJax, .MathJax * { text-transform: none !important; }
-</style>
 <script src="{{ resources.mathjax_url }}"></script>
 {%- endblock html_head_js_mathjax -%}
 
@@ -114,10 +110,6 @@ MathJax.Hub.Config({
   showMathMenu: false
 });
 </script>
-<style>
-/* the theme's upper-case headings would turn a formula's η into Η (and x into X) */
-.MathJax, .MathJax * { text-transform: none !important; }
-</style>
 <script src="{{ resources.mathjax_url }}"></script>
 {%- endblock html_head_js_mathjax -%}
 """
