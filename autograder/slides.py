@@ -5,8 +5,8 @@
 otherwise executes the lecture headless with ``COURSE_STATIC=1`` so that interactive widgets
 leave their static figure. It writes ``out_dir/<lecture>.slides.html`` (the deck, with speaker
 notes in reveal's speaker view, key S: the notes plugin is copied beside it; a slide's notes are
-its own even where a notes cell follows a fragment) and ``out_dir/<lecture>.html`` (the whole lecture as a page to read, answers included)
-beside ``out_dir/assets/``, a local copy of what they load:
+its own even where a notes cell follows a fragment) and ``out_dir/<lecture>.html`` (the whole
+lecture as a page to read, answers included) beside ``out_dir/assets/``, a local copy of what they load:
 
 - reveal.js from the Python package ``sphinx-revealjs`` (MIT; its ``_static/revealjs``),
 - MathJax 2 from ``jupyter-server-mathjax`` (Apache-2.0; the trimmed copy Jupyter serves, STIX fonts).
