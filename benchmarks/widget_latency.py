@@ -1,26 +1,23 @@
-"""How long a slider move takes to show: figures to read, not a timed test.
+"""How long the kernel takes to answer a control's move, for every interactive figure of lectures 1-6.
 
-    .venv/bin/python -m benchmarks.widget_latency            # every widget, the full script
-    .venv/bin/python -m benchmarks.widget_latency --repeats 1
+    .venv/bin/python -m benchmarks.widget_latency                  # every figure
+    .venv/bin/python -m benchmarks.widget_latency --only optimizer --pace 250
 
-Each interactive figure of lectures 1-3 is built live (``static=False``) in this process,
-then driven by a script of control changes a person would make, at a person's pace
-(``--pace`` ms between changes): dragging a slider step by step (forth, then back),
-choosing from drop-downs, ticking optimizers on and off. A change is timed from the
-assignment ``control.value = v`` to the moment the kernel has done its part: for the image
-figures, the new frame (the JPEG the ``Image`` widget sends) is ready (the observers, the
-computation or the cache, moving the artists, rendering, encoding); for the optimizer
-explorer, whose lines the browser draws (``course.path_explorer``), every array the new
-setting needs has been sent (nothing, when it was sent ahead of time). The browser's
-share (the websocket, decoding, painting) is measured by ``tests/browser`` in a real
-JupyterLab.
+Each figure is built live in this process (``static=False``, its settings computed ahead in
+a thread as in a notebook) with data like its lecture's, a browser view is simulated (the
+kernel sends its messages, recorded here instead of a websocket), and every control is
+moved as a person moves it: a slider three steps along (and back), a drop-down to its next
+options, a multiple selection toggled, ``--settle`` s after the view started, one move every
+``--pace`` ms and ``--switch`` ms before the first move on another control. A move is timed from the assignment
+``control.value = v`` to the moment the kernel has sent everything the new setting needs:
+nothing, when it was computed and sent ahead, or when the browser computes it (the
+threshold's counts, the augmented pixels); else the computation and the message.
 
-Printed per figure and per control: the number of changes, median, p90 and maximum in
-milliseconds, then the overall median and p90 (target: median at most 50 ms on the 2-core
-course machine), and the same in CPU time of this process: on a machine shared with other
-work the wall time grows with the load average, the CPU time hardly (run it when
-``uptime`` shows a low load to quote wall times). "First visit" rows are settings never computed before in this process
-(optimizer paths are computed then), "revisit" rows come from the cache.
+This is the kernel's share. The browser's (a redraw from data it has, or the wait for the
+kernel's message) is measured in a real JupyterLab by ``benchmarks.browser_latency``.
+Printed per figure and control: moves, median, p90 and maximum in ms, and the CPU time of
+this process; then per figure. On a machine shared with other work the wall time grows with
+the load average (printed), the CPU time hardly.
 """
 from __future__ import annotations
 
@@ -31,138 +28,159 @@ from collections import defaultdict
 
 import numpy as np
 
-TARGET_MEDIAN_MS = 50.0
+PACE_S, SWITCH_S, SETTLE_S = 0.25, 1.0, 5.0
 
 
-PACE_S = 0.15  # seconds between two changes (set by --pace)
+def _moves(figure) -> list[tuple[str, object]]:
+    """(control, value) moves a person makes on every control of ``figure``."""
+    from course.widgets.controls import control_grid, grid_index
+
+    moves = []
+    for name, control in figure.controls.items():
+        if type(control).__name__ == "SelectMultiple":
+            options = list(control.options)
+            chosen = list(control.value)
+            for option in options[:3]:
+                chosen = [o for o in options if (o in chosen) != (o == option)] or [option]
+                moves.append((name, tuple(chosen)))
+            continue
+        grid = control_grid(control)
+        here = grid_index(control, control.value)
+        if len(grid) <= 4 or type(control).__name__ == "Dropdown":  # a list: its next options, round
+            moves += [(name, grid[(here + k) % len(grid)]) for k in range(1, min(len(grid), 4))]
+            moves.append((name, grid[here]))
+            continue
+        way = 1 if here + 3 < len(grid) else -1
+        path = [grid[here + way * k] for k in (1, 2, 3, 2, 1, 0)]
+        moves += [(name, value) for value in path]
+    return moves
 
 
-def _timed_changes(fig, changes, label, results):
-    """Apply ``changes`` (dicts of control values) one by one; record ms under ``label``."""
-    for change in changes:
-        time.sleep(PACE_S)
+def _drive(label: str, figure, results) -> None:
+    """Make every move on ``figure`` at a person's pace; record (wall ms, cpu ms) per control."""
+    figure.canvas.send = lambda content, buffers=None: [bytes(b) for b in buffers or []]
+    figure.canvas._message(None, {"type": "ready"}, [])  # a browser view started
+    time.sleep(SETTLE_S)  # a person looks at the figure before reaching for a control
+    previous = None
+    for name, value in _moves(figure):
+        time.sleep(SWITCH_S if name != previous else PACE_S)
+        previous = name
         start, start_cpu = time.perf_counter(), time.process_time()
-        fig.set(**change)
-        results[label].append(((time.perf_counter() - start) * 1000,
-                               (time.process_time() - start_cpu) * 1000))
+        figure.controls[name].value = value
+        results[(label, name)].append(((time.perf_counter() - start) * 1000,
+                                       (time.process_time() - start_cpu) * 1000))
+    figure.stop()
 
 
-def optimizer_script(results):
-    from course.optimizer_widgets import optimizer_explorer
-
-    fig = optimizer_explorer(static=False)  # Beale, Momentum + RMSprop + Adam + L-BFGS, 150 steps
-    time.sleep(1.0)  # the time a person takes to reach for the first slider
-    steps_up = [{"num_steps": n} for n in range(155, 301, 5)]
-    steps_down = [{"num_steps": n} for n in range(295, 99, -5)]
-    _timed_changes(fig, steps_up, "optimizers: iterations, first visit", results)
-    _timed_changes(fig, steps_down, "optimizers: iterations, revisit", results)
-    exponents = np.arange(-3, 0.51, 0.25)
-    lr_forth = [{"lr_adaptive": float(10 ** e)} for e in exponents]
-    lr_back = lr_forth[::-1]
-    _timed_changes(fig, lr_forth, "optimizers: lr (adaptive), first visit", results)
-    _timed_changes(fig, lr_back, "optimizers: lr (adaptive), revisit", results)
-    _timed_changes(fig, [{"lr_sgd": float(10 ** e)} for e in np.arange(-4, -1.99, 0.25)],
-                   "optimizers: lr (SGD family), first visit", results)
-    _timed_changes(fig, [{"beta": b} for b in (0.8, 0.7, 0.5, 0.0, 0.5, 0.7, 0.8, 0.9)],
-                   "optimizers: momentum / beta", results)
-    _timed_changes(fig, [{"schedule": s} for s in ("step", "cosine", "inverse-time", "constant")],
-                   "optimizers: schedule", results)
-    _timed_changes(fig, [{"optimizers": o} for o in (("Momentum", "Adam"), ("Momentum", "Adam", "NAdam"),
-                                                     ("SGD", "Nesterov", "AdamW"),
-                                                     ("Momentum", "RMSprop", "Adam", "L-BFGS"))],
-                   "optimizers: choice of optimizers", results)
-    _timed_changes(fig, [{"surface": s} for s in ("Rosenbrock", "Ill-conditioned quadratic", "Saddle", "Beale")],
-                   "optimizers: surface", results)
-    fig.stop()  # no computation ahead while the other figures are timed
-
-
-def schedule_script(results):
-    from course.optimizer_widgets import schedule_explorer
-
-    fig = schedule_explorer(static=False)
-    _timed_changes(fig, [{"num_steps": n} for n in range(110, 301, 10)], "schedules: steps", results)
-    _timed_changes(fig, [{"epsilon": float(10 ** e)} for e in np.arange(-3, 0.01, 0.25)],
-                   "schedules: epsilon", results)
-    _timed_changes(fig, [{"schedules": s} for s in (("cosine",), ("cosine", "cyclical"),
-                                                    ("cosine", "cyclical", "one-cycle"), ("step", "cosine"))],
-                   "schedules: choice of schedules", results)
-
-
-def threshold_script(results):
+def threshold(results):
     from sklearn.linear_model import LogisticRegression
 
     from course.data import load_digits_arrays
-    from course.threshold_widget import threshold_explorer
+    from course.widgets.metrics import threshold_explorer
 
     X, y = load_digits_arrays()
     y = (y == 8).astype(int)
     scores = LogisticRegression(max_iter=300).fit(X[:300], y[:300]).predict_proba(X[300:])[:, 1]
-    fig = threshold_explorer(y[300:], scores, static=False)
-    control = fig.controls["threshold"]
-    values = np.linspace(control.min, control.max, 41)
-    _timed_changes(fig, [{"threshold": float(v)} for v in values], "threshold: first visit", results)
-    _timed_changes(fig, [{"threshold": float(v)} for v in values[::-1]], "threshold: revisit", results)
+    _drive("threshold explorer (L1)", threshold_explorer(y[300:], scores, static=False), results)
 
 
-def batch_noise_script(results):
+def optimizers(results):
+    from course.widgets.optimizers import optimizer_explorer
+
+    _drive("optimizer explorer (L2)", optimizer_explorer(static=False), results)
+
+
+def schedules(results):
+    from course.widgets.optimizers import schedule_explorer
+
+    _drive("schedule explorer (L2)", schedule_explorer(static=False), results)
+
+
+def batch_noise(results):
     from course.data import load_digits_arrays
-    from course.normalization_widgets import BATCH_SIZES, batch_noise_explorer
+    from course.widgets.normalization import batch_noise_explorer
 
     X, _ = load_digits_arrays()
-    fig = batch_noise_explorer(X[:, 36], batch_size=8, static=False)
-    sizes = [b for b in BATCH_SIZES if b != 8]
-    _timed_changes(fig, [{"batch_size": b} for b in sizes], "batch noise: first visit", results)
-    _timed_changes(fig, [{"batch_size": b} for b in sizes[::-1] + [8]], "batch noise: revisit", results)
+    _drive("batch-noise explorer (L3)", batch_noise_explorer(X[:, 36], batch_size=8, static=False), results)
 
 
-SCRIPTS = {"optimizers": optimizer_script, "schedules": schedule_script, "threshold": threshold_script,
-           "batch noise": batch_noise_script}
+def regularization(results):
+    from course.data import digits_split
+    from course.regularization_grid import sweep
+    from course.widgets.regularization import regularization_explorer
+
+    split = digits_split(seed=0, standardized=False, n_train=256)
+    runs = sweep(split.train, split.val, 10, dropouts=[0.0, 0.3, 0.6], weight_decays=[0.0, 1.0, 3.0], num_epochs=5,
+                 test_data=split.test, width=64, lr=3e-3, progress=False, device="cpu")
+    _drive("regularization grid (L4)", regularization_explorer(runs, static=False), results)
+
+
+def augmentation(results):
+    from course.shapes import make_shapes
+    from course.widgets.augmentation import augmentation_explorer
+
+    X, _ = make_shapes(12, size=32, seed=0)
+    _drive("augmentation explorer (L5)", augmentation_explorer(X, static=False), results)
+
+
+def activations(results):
+    from course.widgets.debugging import activation_explorer
+
+    _drive("activation explorer (L6)", activation_explorer(static=False), results)
+
+
+def initialization(results):
+    from course.widgets.debugging import initialization_explorer
+
+    _drive("initialization explorer (L6)", initialization_explorer(static=False), results)
+
+
+SCRIPTS = {"threshold": threshold, "optimizer": optimizers, "schedule": schedules, "batch noise": batch_noise,
+           "regularization": regularization, "augmentation": augmentation, "activation": activations,
+           "initialization": initialization}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=1,
-                        help="run each script this many times in fresh caches (default 1)")
     parser.add_argument("--only", choices=list(SCRIPTS), action="append", help="only these figures")
-    parser.add_argument("--pace", type=float, default=150,
-                        help="ms between two changes, a person's pace (default 150; 0: back to back)")
+    parser.add_argument("--pace", type=float, default=250, help="ms between two moves of a control (default 250)")
+    parser.add_argument("--switch", type=float, default=1000,
+                        help="ms before the first move on another control (default 1000)")
+    parser.add_argument("--settle", type=float, default=5,
+                        help="seconds from the figure's first view to the first move (default 5)")
     args = parser.parse_args(argv)
-    global PACE_S
-    PACE_S = args.pace / 1000
+    global PACE_S, SWITCH_S, SETTLE_S
+    PACE_S, SWITCH_S, SETTLE_S = args.pace / 1000, args.switch / 1000, args.settle
 
     import torch
 
+    from benchmarks.machine import MachineShare
     from course.device import configure_cpu_threads
 
     configure_cpu_threads()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-    from benchmarks.machine import MachineShare
-
+          f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; pace {args.pace:.0f} ms, "
+          f"switch {args.switch:.0f} ms, settle {args.settle:.0f} s")
     share = MachineShare().__enter__()
-    results: dict[str, list[float]] = defaultdict(list)
-    for _ in range(args.repeats):
-        import course.optimizer_widgets as ow
-
-        ow._recorder.cache_clear()
-        ow._cached_curve.cache_clear()
-        for name in args.only or SCRIPTS:
-            SCRIPTS[name](results)
-
-    width = max(len(k) for k in results) + 2
-    print(f"\n{'control':<{width}}{'n':>5}{'median':>9}{'p90':>9}{'max':>9}{'cpu med':>10}{'cpu p90':>9}"
-          "   (ms from value change to new frame; cpu: this process's CPU time)")
-    for label, values in results.items():
-        wall, cpu = np.array(values).T
-        print(f"{label:<{width}}{len(wall):>5}{np.median(wall):>9.1f}{np.percentile(wall, 90):>9.1f}"
-              f"{wall.max():>9.1f}{np.median(cpu):>10.1f}{np.percentile(cpu, 90):>9.1f}")
-    wall, cpu = np.concatenate([np.array(v) for v in results.values()]).T
-    median, p90 = float(np.median(wall)), float(np.percentile(wall, 90))
-    print(f"\nall {len(wall)} changes: median {median:.1f} ms, p90 {p90:.1f} ms "
-          f"(target: median <= {TARGET_MEDIAN_MS:.0f} ms: {'met' if median <= TARGET_MEDIAN_MS else 'NOT met'})")
-    print(f"CPU time per change: median {np.median(cpu):.1f} ms, p90 {np.percentile(cpu, 90):.1f} ms "
-          "(what an idle machine's wall time approaches)")
+    results: dict[tuple[str, str], list] = defaultdict(list)
+    for name in args.only or SCRIPTS:
+        SCRIPTS[name](results)
     share.__exit__()
+
+    width = max(len(f"{figure}: {control}") for figure, control in results) + 2
+    print(f"\n{'figure: control':<{width}}{'n':>4}{'median':>8}{'p90':>8}{'max':>8}{'cpu med':>9}{'cpu p90':>9}"
+          "   (ms from the move to all it needs sent)")
+    per_figure = defaultdict(list)
+    for (figure, control), values in results.items():
+        wall, cpu = np.array(values).T
+        per_figure[figure] += values
+        print(f"{figure + ': ' + control:<{width}}{len(wall):>4}{np.median(wall):>8.1f}{np.percentile(wall, 90):>8.1f}"
+              f"{wall.max():>8.1f}{np.median(cpu):>9.1f}{np.percentile(cpu, 90):>9.1f}")
+    print()
+    for figure, values in per_figure.items():
+        wall, cpu = np.array(values).T
+        print(f"{figure:<30} {len(wall):>3} moves: median {np.median(wall):6.1f} ms, p90 {np.percentile(wall, 90):6.1f} ms"
+              f" (CPU median {np.median(cpu):.1f} ms, p90 {np.percentile(cpu, 90):.1f} ms)")
     print(f"load average after the run: {os.getloadavg()[0]:.2f}")
     print(share.summary())
     return 0

@@ -14,10 +14,9 @@ One concept per module:
 - :mod:`course.augment`      batched flips, crops, colour jitter, affine maps
 - :mod:`course.mixing`       Mixup, CutMix, CowMask
 - :mod:`course.tta`          test-time augmentation: predictions averaged over flipped and shifted views
-- :mod:`course.calibration`  confidence against accuracy: reliability bins, expected calibration error
+- :mod:`course.calibration`  confidence against accuracy: reliability bins, expected calibration error, reliability diagrams
 - :mod:`course.losses`       weight penalties; the naive loss of the stability demo
 - :mod:`course.weight_decay` weight norms; per-weight decay rates of SGD, Adam (coupled) and AdamW
-- :mod:`course.calibration`  reliability bins, expected calibration error, reliability diagram
 - :mod:`course.activations`  activations, derivatives, initialization and depth
 - :mod:`course.diagnostics`  initial loss, overfit one batch, gradient statistics (per epoch and per step), LR range test, dead channels
 - :mod:`course.normalization` BatchNorm over groups of images, LayerNorm/GroupNorm in the CNN, which values share statistics
@@ -26,10 +25,11 @@ One concept per module:
 - :mod:`course.gradcheck`    numeric gradients for checking a backward pass
 - :mod:`course.metric_tables` classifiers given by confusion counts (computed with scikit-learn)
 - :mod:`course.confusion`    a confusion matrix accumulated over batches, and the metrics it gives
-- :mod:`course.calibration`  reliability bins, expected calibration error, reliability diagrams
 - :mod:`course.plots`        shared figures and live training curves
-- :mod:`course.widgets`      interactive figures with a static fallback (``COURSE_STATIC``)
-- ``*_widgets`` modules      each lecture's explorers, built on :mod:`course.widgets`
+- :mod:`course.optimizer_paths` the optimizer explorer's paths: torch.optim on surfaces, mini-batch noise
+- :mod:`course.regularization_grid` a grid of runs over dropout and weight decay, with test figures
+- :mod:`course.widgets`      the lectures' interactive figures (one module per lecture), drawn in the
+                             browser, with a static fallback (``COURSE_STATIC``)
 
 Environment: ``COURSE_DEVICE`` forces a device, ``COURSE_QUICK=1`` gives heavy cells their
 smallest size (as ``NBGRADER_EXECUTION`` does), ``COURSE_STATIC=1`` draws static figures

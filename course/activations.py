@@ -15,7 +15,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-__all__ = ["ACTIVATIONS", "INITIALIZATIONS", "activation_and_derivative", "make_deep_mlp",
+__all__ = ["ACTIVATIONS", "INITIALIZATIONS", "activation_and_derivative", "make_deep_mlp", "input_generator",
            "signal_statistics"]
 
 ACTIVATIONS: dict[str, Callable[..., torch.Tensor]] = {
@@ -88,6 +88,15 @@ def make_deep_mlp(depth: int, width: int, activation: str = "tanh", init: str = 
     return torch.nn.Sequential(*layers)
 
 
+def input_generator(seed: int) -> torch.Generator:
+    """The random stream of :func:`signal_statistics`'s inputs, output weights and sample.
+
+    Its own stream: drawn from the weights' stream (``torch.manual_seed(seed)``) the inputs
+    would repeat the first layer's weights and correlate with them.
+    """
+    return torch.Generator().manual_seed(seed + 1_000_003)
+
+
 def signal_statistics(depth: int = 10, width: int = 256, activation: str = "tanh",
                       init: str = "glorot", n: int = 512, seed: int = 0, gain: float = 1.0) -> dict:
     """Layer-by-layer spread of activations and gradients in a deep MLP on random inputs.
@@ -100,9 +109,7 @@ def signal_statistics(depth: int = 10, width: int = 256, activation: str = "tanh
     ``gain`` scales the initial weights (see :func:`make_deep_mlp`).
     """
     model = make_deep_mlp(depth, width, activation, init, seed, gain)
-    # the inputs' own stream: drawn from the weights' stream (torch.manual_seed(seed)) they would
-    # repeat the first layer's weights and correlate with them
-    generator = torch.Generator().manual_seed(seed + 1_000_003)
+    generator = input_generator(seed)
     X = torch.randn(n, width, generator=generator)
     outputs = []
 

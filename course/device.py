@@ -10,10 +10,15 @@ Environment variables:
 - ``NBGRADER_EXECUTION``: set by nbgrader while it executes a notebook
   (``autograde``/``validate``); heavy cells then take their smallest size.
 - ``COURSE_QUICK``: set by the test suite and CI to ask for the smallest size too.
+- ``COURSE_STATIC``: live widgets or their static figures (:func:`course.widgets.is_static`,
+  which starts from :func:`is_quick`).
 - ``COURSE_SIZE``: force one size everywhere (``full``, ``cpu`` or ``quick``): to record a
   full-size run on any machine, or to run a lecture at its CPU size under the tests.
 - ``COURSE_CPU_THREADS``: how many threads torch uses on a CPU (see
   :func:`configure_cpu_threads`).
+
+A flag (``COURSE_QUICK``, ``COURSE_STATIC``) is read by :func:`env_flag`: ``1``/``true``/``yes``/``on``
+set it, ``0``/``false``/``no``/``off`` or empty clear it.
 """
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ __all__ = [
     "pick_device",
     "is_autograding",
     "is_quick",
+    "env_flag",
     "workload",
     "current_size",
     "SIZES",
@@ -81,9 +87,29 @@ def is_autograding() -> bool:
     return bool(os.environ.get("NBGRADER_EXECUTION"))
 
 
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def env_flag(name: str) -> bool | None:
+    """The environment flag ``name``: True, False, or None when it is unset or empty.
+
+    Raises ``ValueError`` for a value that is neither (``COURSE_QUICK=maybe``), rather than guess.
+    """
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return None
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(f"{name}={os.environ[name]!r}: use 1/true/yes/on or 0/false/no/off")
+
+
 def is_quick() -> bool:
-    """True when heavy cells should take their smallest size (tests, CI, grading)."""
-    return is_autograding() or os.environ.get("COURSE_QUICK", "") not in ("", "0")
+    """True when heavy cells should take their smallest size: under nbgrader, or with
+    ``COURSE_QUICK`` set (the tests, CI). Headless widgets follow it too (:func:`course.widgets.is_static`)."""
+    return is_autograding() or bool(env_flag("COURSE_QUICK"))
 
 
 SIZES = ("full", "cpu", "quick")

@@ -113,7 +113,7 @@ class LiveCurves:
 
 
 # ---------------------------------------------------------------- images, diagnostics, embeddings
-__all__ += ["show_images", "image_grid", "image_array", "plot_layer_stats", "plot_lr_range",
+__all__ += ["show_images", "image_grid", "grid_layout", "image_array", "plot_layer_stats", "plot_lr_range",
             "plot_embedding"]
 
 
@@ -131,6 +131,16 @@ def _grid_geometry(n: int, height: int, width: int, ncols: int, titles: bool):
     return ncols, nrows, gap_x, gap_y
 
 
+def grid_layout(n: int, height: int, width: int, ncols: int = 8, titles: bool = False):
+    """Where :func:`image_grid` puts ``n`` images of ``height x width``: the grid's
+    ``(rows, cols)`` and each image's ``(top, left)`` in it."""
+    ncols, nrows, gap_x, gap_y = _grid_geometry(n, height, width, ncols, titles)
+    shape = (nrows * (height + gap_y), ncols * width + (ncols - 1) * gap_x)
+    corners = [(row * (height + gap_y) + gap_y, col * (width + gap_x))
+               for row, col in (divmod(i, ncols) for i in range(n))]
+    return shape, corners
+
+
 def image_grid(X, ncols: int = 8, titles: bool = False) -> np.ndarray:
     """The images ``(N, C, H, W)`` tiled into one array, ``ncols`` per row, gaps NaN (transparent).
 
@@ -138,13 +148,10 @@ def image_grid(X, ncols: int = 8, titles: bool = False) -> np.ndarray:
     ``titles=True`` the gap above each row leaves room for a line of text.
     """
     n, (height, width) = len(X), tuple(X.shape[-2:])
-    ncols, nrows, gap_x, gap_y = _grid_geometry(n, height, width, ncols, titles)
+    shape, corners = grid_layout(n, height, width, ncols, titles)
     colour = X.shape[1] == 3
-    shape = (nrows * (height + gap_y), ncols * width + (ncols - 1) * gap_x)
     grid = np.zeros(shape + (4,)) if colour else np.full(shape, np.nan)
-    for i in range(n):
-        row, col = divmod(i, ncols)
-        top, left = row * (height + gap_y) + gap_y, col * (width + gap_x)
+    for i, (top, left) in enumerate(corners):
         tile = image_array(X[i])
         if colour:
             grid[top:top + height, left:left + width, :3] = tile

@@ -57,7 +57,8 @@ def test_bundle_builds_a_wheel_of_course_alone(bundle, tmp_path):
     assert {n.split("/data/", 1)[1] for n in data} == {
         "etc/jupyter/jupyter_server_config.d/training_nn_student.json",
         "etc/jupyter/labconfig/page_config.d/training_nn_student.json"}
-    assert "course/canvas_figure.js" in names  # the browser half of the live figures
+    assert {"course/widgets/canvas_figure.js", "course/widgets/metrics.js",
+            "course/widgets/augmentation.js"} <= set(names)  # the browser half of the live figures
 
 
 def _imports(source: str) -> set[str]:

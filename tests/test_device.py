@@ -68,11 +68,16 @@ def test_asking_for_a_gpu_index_beyond_the_count_says_how_many(hardware):
 
 
 def test_autograding_and_quick_mode_follow_their_variables(hardware, monkeypatch):
-    """Is NBGRADER_EXECUTION autograding (and quick), and COURSE_QUICK quick unless empty or 0?"""
+    """Is NBGRADER_EXECUTION autograding (and quick), and COURSE_QUICK quick when set to 1/true/yes/on,
+    not when empty, 0 or false, and refused when it is neither?"""
     hardware()
     assert not is_autograding() and not is_quick()
-    monkeypatch.setenv("COURSE_QUICK", "0")
-    assert not is_quick()
+    for off in ("0", "false", "No", ""):
+        monkeypatch.setenv("COURSE_QUICK", off)
+        assert not is_quick(), off
+    monkeypatch.setenv("COURSE_QUICK", "maybe")
+    with pytest.raises(ValueError, match="COURSE_QUICK"):
+        is_quick()
     monkeypatch.setenv("COURSE_QUICK", "1")
     assert is_quick() and not is_autograding()
     monkeypatch.delenv("COURSE_QUICK")

@@ -58,7 +58,7 @@ dependencies = {dependencies}
 include = ["course*"]
 
 [tool.setuptools.package-data]
-course = ["*.js"]
+course = ["*.js", "widgets/*.js"]
 
 [tool.setuptools.data-files]
 "etc/jupyter/jupyter_server_config.d" = ["jupyter-config/server/{settings}"]

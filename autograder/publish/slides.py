@@ -4,8 +4,9 @@
 (``lectures/rendered/<lecture>.ipynb``, see :mod:`autograder.publish.render`) when it is current, and
 otherwise executes the lecture headless with ``COURSE_STATIC=1`` so that interactive widgets
 leave their static figure. It writes ``out_dir/<lecture>.slides.html`` (the deck, with speaker
-notes) and ``out_dir/<lecture>.html`` (the whole lecture as a page to read, answers included)
-beside ``out_dir/assets/``, a local copy of what they load:
+notes in reveal's speaker view, key S: the notes plugin is copied beside it; a slide's notes are
+its own even where a notes cell follows a fragment) and ``out_dir/<lecture>.html`` (the whole
+lecture as a page to read, answers included) beside ``out_dir/assets/``, a local copy of what they load:
 
 - reveal.js from the Python package ``sphinx-revealjs`` (MIT; its ``_static/revealjs``),
 - MathJax 2 from ``jupyter-server-mathjax`` (Apache-2.0; the trimmed copy Jupyter serves, STIX fonts).
@@ -63,6 +64,11 @@ MathJax.Hub.Config({
 <script src="{{ resources.reveal.url_prefix }}/dist/reveal.js"></script>
 <script src="{{ resources.reveal.url_prefix }}/plugin/notes/notes.js"></script>
 <script>
+// A notes cell after a fragment lands inside the fragment, where the speaker view shows it only
+// while that fragment is the current one: the notes belong to the slide.
+document.querySelectorAll(".reveal .slides section .fragment aside.notes").forEach(function (notes) {
+  notes.closest("section").appendChild(notes);
+});
 Reveal.initialize({
   controls: true,
   progress: true,

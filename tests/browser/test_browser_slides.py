@@ -4,7 +4,9 @@ The optimizers lecture (the one with live widgets) is exported with ``export_sli
 subprocess: it executes the lecture headless; ``quick=True`` keeps its training cell short),
 opened from ``file://`` in Chromium and stepped through with the arrow keys (right, and down
 into a column of subslides). Every request the page makes is recorded: none may leave the
-machine. Slides are screenshot on the way, the first one with a figure among them.
+machine. Slides are screenshot on the way, the first one with a figure among them. Then, on a
+slide in the middle of the deck, the presenter's key S opens reveal's speaker view (the notes
+plugin copied beside the deck), which must show that slide's speaker notes from the notebook.
 """
 from __future__ import annotations
 
@@ -106,3 +108,82 @@ def test_deck_steps_through_offline(chromium, deck, screenshot, report):
         assert problems == [], problems
     finally:
         page.close()
+
+
+def _plain_snippet(markdown: str, words: int = 8) -> str | None:
+    """A run of ``words`` plain words from a notes cell (no markup, math or code in it), as the
+    browser shows it once the markdown is rendered."""
+    import re
+
+    text = re.sub(r"\$[^$]*\$|`[^`]*`|\*\*[^*]*\*\*|\([^)]*\)", "|", markdown)
+    for run in re.split(r"[^A-Za-z ,;']+", text):
+        tokens = run.split()
+        if len(tokens) >= words:
+            return " ".join(tokens[:words])
+    return None
+
+
+def test_speaker_view_shows_the_slides_notes_offline(chromium, deck, screenshot, report):
+    """Does the presenter's key S open reveal's speaker view (from the deck's own copy of the
+    notes plugin, nothing off the machine) and show there the speaker notes the lecture's
+    notebook gives that slide, while the audience's slide hides them?"""
+    import nbformat
+
+    lecture = next(p for p in LECTURES if p.stem == deck.name.removesuffix(".slides.html"))
+    cells = nbformat.read(lecture, as_version=4).cells
+    kind = lambda cell: cell.metadata.get("slideshow", {}).get("slide_type")  # noqa: E731
+    notes = [(cell.source, kind(cells[i - 1]) == "fragment") for i, cell in enumerate(cells)
+             if i and cell.cell_type == "markdown" and kind(cell) == "notes"]
+    snippets = [(_plain_snippet(text), after_fragment) for text, after_fragment in notes if _plain_snippet(text)]
+    assert len(snippets) >= 3, f"{lecture.name} has {len(notes)} notes cells, too few with plain text"
+    # the notes of a slide in the middle of the deck, and, where there is one, notes that follow a
+    # fragment (nbconvert puts them inside it; they must show from the slide's start)
+    after = [text for text, after_fragment in snippets if after_fragment]
+    snippet = (after or [text for text, _ in snippets])[len(after or snippets) // 2]
+
+    requests, problems = [], []
+    record = lambda request: requests.append(request.url)  # noqa: E731 - the deck's and the speaker view's
+    off = lambda url: not url.startswith(LOCAL_SCHEMES)  # noqa: E731
+    abort = lambda route: route.abort()  # noqa: E731
+    chromium.on("request", record)
+    chromium.route(off, abort)  # the speaker view is a new page of the context: it is covered too
+    page = chromium.new_page()
+    page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
+    speaker = None
+    try:
+        page.goto(deck.as_uri())
+        page.wait_for_function("() => window.Reveal && Reveal.isReady()", timeout=30_000)
+        normalized = lambda text: " ".join(text.split())  # noqa: E731
+        found = page.evaluate("""snippet => {
+            const squash = text => text.split(/\\s+/).filter(Boolean).join(' ');
+            const aside = Array.from(document.querySelectorAll('.reveal .slides section aside.notes'))
+                .find(a => squash(a.textContent).includes(snippet));
+            if (!aside) return null;
+            Reveal.slide(...Object.values(Reveal.getIndices(aside.closest('section'))));
+            return Reveal.getIndices();
+        }""", snippet)
+        assert found is not None, f"no slide of the deck carries the notes {snippet!r}"
+        assert not page.locator("aside.notes").first.is_visible(), "the audience sees the speaker notes"
+
+        with chromium.expect_page(timeout=15_000) as opened:
+            page.keyboard.press("s")
+        speaker = opened.value
+        speaker.wait_for_function(
+            "() => { const n = document.querySelector('.speaker-controls-notes .value');"
+            " return n && n.textContent.trim().length > 0; }", timeout=30_000)
+        shown = normalized(speaker.locator(".speaker-controls-notes .value").inner_text())
+        speaker.wait_for_timeout(500)  # the current and upcoming slides' frames
+        screenshot(speaker, f"speaker-view-{lecture.stem}")
+        report(f"speaker view of {deck.name} at slide {found}: {len(shown)} characters of notes")
+
+        assert snippet in shown, f"the speaker view shows {shown[:200]!r}, not the notes {snippet!r}"
+        assert speaker.locator(".speaker-controls-time").count() == 1  # reveal's speaker view, with its clock
+        off_machine = [url for url in requests if not url.startswith(LOCAL_SCHEMES)]
+        assert off_machine == [], f"requests left the machine: {off_machine}"
+        assert problems == [], problems
+    finally:
+        if speaker is not None:
+            speaker.close()
+        page.close()
+        chromium.unroute(off, abort)
+        chromium.remove_listener("request", record)

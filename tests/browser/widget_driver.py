@@ -1,8 +1,8 @@
-"""Driving an interactive figure (``course.widgets.interactive_figure``) in JupyterLab.
+"""Driving an interactive figure (:mod:`course.widgets`) in JupyterLab, and loading its browser module.
 
-The live figure is either an ipywidgets ``Image`` (an ``<img>``, :mod:`course.widgets`)
-or a canvas figure (:mod:`course.canvas_figure`: a background ``<img>`` under a
-``<canvas>`` the browser draws the lines on) under its controls. A probe installed in the
+The live figure is a canvas figure (:mod:`course.widgets.canvas_figure`: a background canvas
+under a ``<canvas>`` the browser draws the layers on) or an ipywidgets ``Image`` (an ``<img>``,
+:mod:`course.widgets.image_figure`) under its controls. A probe installed in the
 page records, for every change a person makes (a key press on a slider, a new choice in a
 drop-down), the time from that input event to the moment the new figure is on screen
 (``performance.now()`` at the input event; a ``MutationObserver`` on the image's ``src``
@@ -16,13 +16,26 @@ import base64
 import io
 import re
 import statistics
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 from PIL import Image
 
 if TYPE_CHECKING:  # playwright is imported by the fixtures, once Chromium is known to be there
-    from playwright.sync_api import Locator, Page
+    from playwright.sync_api import BrowserContext, Locator, Page
+
+
+def load_module(context: "BrowserContext", scripts: Sequence[Path] = ()) -> "Page":
+    """A blank page with the canvas figure's browser module (and ``scripts``) imported, its named
+    exports on ``window.figure``: to call the browser's functions from a test."""
+    from course.widgets.canvas_figure import module_source
+
+    code = base64.b64encode(module_source(scripts).encode()).decode()
+    page = context.new_page()
+    page.set_content("<html><body></body></html>")
+    page.evaluate(f"async () => {{ window.figure = await import('data:text/javascript;base64,{code}'); }}")
+    return page
 
 _PROBE_JS = """
 (root) => {
@@ -41,8 +54,7 @@ _PROBE_JS = """
     for (const m of mutations) {
       if (m.type !== 'attributes') continue;
       const canvasFrame = m.attributeName === 'data-frame';
-      const image = m.attributeName === 'src' && m.target.tagName === 'IMG'
-        && !m.target.classList.contains('course-canvas-background');  // counted by data-frame
+      const image = m.attributeName === 'src' && m.target.tagName === 'IMG';
       if (!canvasFrame && !image) continue;
       const t0 = probe.pending;
       probe.pending = null;
@@ -53,18 +65,17 @@ _PROBE_JS = """
 """
 
 #: the bytes of the PNG the figure shows now, base64: an image's blob URL fetched in the
-#: page, or a canvas figure's background and canvas drawn together
+#: page, or a canvas figure's background and layers drawn together
 _PNG_JS = """
 async (el) => {
   if (el.classList.contains('course-canvas-figure')) {
-    const img = el.querySelector('img.course-canvas-background');
+    const back = el.querySelector('canvas.course-canvas-background');
     const canvas = el.querySelector('canvas.course-canvas-overlay');
-    await img.decode().catch(() => null);
     const out = document.createElement('canvas');
     out.width = canvas.width;
     out.height = canvas.height;
     const ctx = out.getContext('2d');
-    ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
+    ctx.drawImage(back, 0, 0, canvas.width, canvas.height);
     ctx.drawImage(canvas, 0, 0);
     return out.toDataURL('image/png').split(',')[1];
   }
@@ -90,23 +101,24 @@ class InteractiveFigure:
     # ----- finding it -------------------------------------------------------------------
     @classmethod
     def find(cls, page: Page, *labels: str) -> "InteractiveFigure":
-        """The first cell output whose widget controls have a label matching each of ``labels``."""
+        """The first cell output with, for each of ``labels`` (regular expressions), a control whose
+        label matches it."""
         outputs = page.locator(".jp-OutputArea-output",
                                has=page.locator(".widget-image, .jupyter-widgets img, .course-canvas-figure"))
         for i in range(outputs.count()):
             output = outputs.nth(i)
-            names = " | ".join(output.locator(".widget-label").all_inner_texts())
-            if all(re.search(label, names, re.IGNORECASE) for label in labels):
+            names = [name.strip() for name in output.locator(".widget-label").all_inner_texts()]
+            if all(any(re.search(label, name, re.IGNORECASE) for name in names) for label in labels):
                 return cls(page, output)
         raise LookupError(f"no interactive figure with controls {labels}")
 
     def control(self, label: str) -> Locator:
         """The widget box (``.widget-inline-hbox`` and friends) whose label matches ``label``."""
-        boxes = self.output.locator(".jupyter-widgets.widget-inline-hbox, .jupyter-widgets.widget-hbox")
+        boxes = self.output.locator(".widget-inline-hbox, .widget-hbox")
         for i in range(boxes.count()):
             box = boxes.nth(i)
             label_el = box.locator(":scope > .widget-label")
-            if label_el.count() and re.search(label, label_el.first.inner_text(), re.IGNORECASE):
+            if label_el.count() and re.search(label, label_el.first.inner_text().strip(), re.IGNORECASE):
                 return box
         raise LookupError(f"no control labelled {label!r}")
 
@@ -118,6 +130,11 @@ class InteractiveFigure:
     @property
     def updates(self) -> int:
         return self.output.evaluate("root => root.__latencyProbe.updates")
+
+    @property
+    def misses(self) -> int:
+        """How many moves found data missing in the browser (they waited for the kernel)."""
+        return int(self.image.evaluate("el => Number(el.dataset.misses || 0)"))
 
     def latencies_ms(self) -> list[float]:
         return self.output.evaluate("root => root.__latencyProbe.samples.slice()")

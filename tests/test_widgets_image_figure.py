@@ -1,4 +1,4 @@
-"""Tests for course.widgets: live controls that move artists, and the static fallback."""
+"""Tests for course.widgets.image_figure: a figure the kernel redraws per change, and its static panels."""
 from __future__ import annotations
 
 import base64
@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from course import widgets as course_widgets
-from course.widgets import interactive_figure, is_static
+from course.widgets.image_figure import interactive_figure
 
 
 def _build_line(calls):
@@ -34,38 +33,6 @@ def _build_line(calls):
 
 def _pixels(data: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=float)
-
-
-@pytest.fixture
-def no_env(monkeypatch):
-    for name in ("COURSE_STATIC", "NBGRADER_EXECUTION", "COURSE_QUICK"):
-        monkeypatch.delenv(name, raising=False)
-    return monkeypatch
-
-
-def test_course_static_forces_either_mode(no_env):
-    """Does COURSE_STATIC=1 force the static figure and COURSE_STATIC=0 the live one?"""
-    no_env.setenv("COURSE_STATIC", "1")
-    assert is_static()
-    no_env.setenv("COURSE_STATIC", "0")
-    no_env.setenv("COURSE_QUICK", "1")
-    assert not is_static()
-
-
-def test_grading_and_quick_runs_are_static(no_env, monkeypatch):
-    """Are autograding (NBGRADER_EXECUTION) and test/CI runs (COURSE_QUICK) headless?"""
-    monkeypatch.setattr(course_widgets, "_in_kernel", lambda: True)
-    assert not is_static()
-    no_env.setenv("NBGRADER_EXECUTION", "autograde")
-    assert is_static()
-    no_env.delenv("NBGRADER_EXECUTION")
-    no_env.setenv("COURSE_QUICK", "1")
-    assert is_static()
-
-
-def test_outside_a_kernel_is_static(no_env):
-    """Is a plain Python process (no IPython kernel, like this test) treated as headless?"""
-    assert is_static()
 
 
 def test_live_slider_moves_the_artist():

@@ -1,4 +1,9 @@
-"""Interactive figures with a static fallback: sliders live, a figure of settings headless.
+"""A figure the kernel redraws per change: the quickest way to put sliders on a matplotlib figure.
+
+Every change renders the figure again in the kernel and sends it as an image: 5-30 ms in
+the kernel, then a transfer and a decode in the browser, so it answers slower than the
+50 ms the lectures promise (their explorers draw in the browser, :mod:`course.widgets.explorer`).
+Use it for a figure of your own whose settings cannot be computed ahead.
 
 One function, :func:`interactive_figure`, turns a *build* function and a dict of
 ipywidgets controls into something a notebook cell displays::
@@ -33,18 +38,11 @@ overrides the controls' initial values; by default the first control at its mini
 middle and maximum), rendered as ``image/png``. Exports to HTML or slides, nbclient runs,
 CI and nbgrader therefore always show a figure.
 
-How headless is detected (:func:`is_static`), first match wins:
-
-1. ``COURSE_STATIC=1`` (or ``true``/``yes``) forces static, ``COURSE_STATIC=0`` forces live.
-   The lecture tests and the slides/HTML export set ``COURSE_STATIC=1``.
-2. ``NBGRADER_EXECUTION`` or ``COURSE_QUICK`` set (autograding, tests, CI): static.
-3. Not running inside an IPython kernel (a plain script, pytest): static.
-4. Otherwise: live.
+Headless is decided by :func:`course.widgets.static.is_static`.
 """
 from __future__ import annotations
 
 import io
-import os
 import time
 from typing import Callable, Mapping, Sequence
 
@@ -52,43 +50,12 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-__all__ = ["interactive_figure", "InteractiveFigure", "is_static", "figure_png"]
+from .controls import control_rows, control_values, default_settings, setting_label
+from .static import figure_png, is_static
+
+__all__ = ["interactive_figure", "InteractiveFigure"]
 
 Build = Callable[..., Callable[..., "bool | None"]]
-
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
-
-
-def is_static() -> bool:
-    """Should interactive cells show a static figure instead of live controls?"""
-    forced = os.environ.get("COURSE_STATIC", "").strip().lower()
-    if forced in _TRUE:
-        return True
-    if forced in _FALSE:
-        return False
-    if os.environ.get("NBGRADER_EXECUTION") or os.environ.get("COURSE_QUICK", "") not in ("", "0"):
-        return True
-    return not _in_kernel()
-
-
-def _in_kernel() -> bool:
-    """Is this code running in an IPython kernel (a notebook), not a script or a terminal?"""
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython comes with Jupyter
-        return False
-    shell = get_ipython()
-    return shell is not None and hasattr(shell, "kernel")
-
-
-def figure_png(fig: Figure, dpi: float | None = None) -> bytes:
-    """The figure rendered to PNG bytes (Agg, fast compression)."""
-    if not isinstance(fig.canvas, FigureCanvasAgg):
-        FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi or fig.dpi, pil_kwargs={"compress_level": 1})
-    return buf.getvalue()
 
 
 def _rgba_jpeg(rgba: np.ndarray, quality: int = 92) -> bytes:
@@ -100,50 +67,6 @@ def _rgba_jpeg(rgba: np.ndarray, quality: int = 92) -> bytes:
     buf = io.BytesIO()
     image.save(buf, format="JPEG", quality=quality)
     return buf.getvalue()
-
-
-def control_rows(controls: Mapping, per_row: int = 3) -> list:
-    """The controls laid out ``per_row`` to a row (``HBox`` es), to stack above a figure."""
-    import ipywidgets as widgets
-
-    boxes = list(controls.values())
-    return [widgets.HBox(boxes[i:i + per_row]) for i in range(0, len(boxes), per_row)]
-
-
-def _control_values(controls: Mapping) -> dict:
-    return {name: control.value for name, control in controls.items()}
-
-
-def _default_settings(controls: Mapping) -> list[dict]:
-    """The first control that has a range, at its minimum, middle and maximum."""
-    for name, control in controls.items():
-        if hasattr(control, "min") and hasattr(control, "max"):
-            lo, hi = control.min, control.max
-            if type(control).__name__ == "FloatLogSlider":
-                base = getattr(control, "base", 10)
-                lo, hi = base ** lo, base ** hi
-                mid = float(np.sqrt(lo * hi))
-            else:
-                mid = (lo + hi) / 2
-                if isinstance(control.value, int):
-                    mid = int(round(mid))
-            return [{name: lo}, {name: mid}, {name: hi}]
-        options = getattr(control, "options", None)
-        if options and not isinstance(control.value, tuple):
-            values = [o[1] if isinstance(o, tuple) else o for o in options]
-            return [{name: v} for v in values[:3]]
-    return [{}]
-
-
-def _label(setting: Mapping) -> str:
-    def fmt(value):
-        if isinstance(value, float):
-            return f"{value:.3g}"
-        if isinstance(value, (tuple, list)):
-            return "+".join(map(str, value))
-        return str(value)
-
-    return ", ".join(f"{k}={fmt(v)}" for k, v in setting.items())
 
 
 class InteractiveFigure:
@@ -160,7 +83,7 @@ class InteractiveFigure:
         self.figsize, self.dpi, self.title = figsize, dpi, title
         self.static = is_static() if static is None else static
         self.static_settings = list(static_settings) if static_settings is not None else \
-            _default_settings(self.controls)
+            default_settings(self.controls)
         self.ncols = ncols
         self.latencies: list[float] = []
         self.figure = None
@@ -173,7 +96,7 @@ class InteractiveFigure:
     # ----- static -------------------------------------------------------------------
     def static_figure(self) -> Figure:
         """One panel per representative setting, each drawn by ``build``."""
-        base = _control_values(self.controls)
+        base = control_values(self.controls)
         settings = self.static_settings or [{}]
         ncols = self.ncols or min(len(settings), 3)
         nrows = -(-len(settings) // ncols)
@@ -184,7 +107,7 @@ class InteractiveFigure:
         for subfig, setting in zip(subfigs, settings):
             self.build(subfig, **{**base, **setting})
             if setting and len(settings) > 1:
-                subfig.suptitle(_label(setting), fontsize="medium")
+                subfig.suptitle(setting_label(setting), fontsize="medium")
         if self.title:
             fig.suptitle(self.title, fontweight="bold")
         return fig
@@ -195,7 +118,7 @@ class InteractiveFigure:
 
         self.figure = Figure(figsize=self.figsize, dpi=self.dpi, layout="constrained")
         FigureCanvasAgg(self.figure)
-        self._update = self.build(self.figure, **_control_values(self.controls))
+        self._update = self.build(self.figure, **control_values(self.controls))
         if self.title:
             self.figure.suptitle(self.title, fontweight="bold")
         self._full_render()
@@ -231,7 +154,7 @@ class InteractiveFigure:
 
     def _on_change(self, change=None) -> None:
         start = time.perf_counter()
-        full = self._update(**_control_values(self.controls))
+        full = self._update(**control_values(self.controls))
         if full or not self._animated:  # nothing to blit: draw everything again
             self._full_render()
         else:

@@ -1,4 +1,4 @@
-"""Tests for course.normalization_widgets: how noisy batch statistics are."""
+"""Tests for course.widgets.normalization: how noisy batch statistics are."""
 from __future__ import annotations
 
 import io
@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from course.data import load_digits_arrays
-from course.normalization_widgets import batch_noise_explorer, batch_statistics
+from course.widgets.normalization import BATCH_SIZES, batch_noise_explorer, batch_statistics, stairs
 
 
 @pytest.fixture(scope="module")
@@ -59,20 +59,30 @@ def test_whole_data_set_batch_has_the_population_statistics(pixel):
         batch_statistics(pixel, 1)
 
 
-def test_slider_changes_the_histograms(pixel):
-    """Does moving the batch-size slider change the drawn histogram and the frame?"""
-    fig = batch_noise_explorer(pixel, batch_size=4, static=False)
-    stairs = fig.figure.axes[0].patches[0]
-    wide = stairs.get_data().values.copy()
-    before = fig.image.value
-    fig.set(batch_size=256)
-    narrow = stairs.get_data().values
-    assert (narrow > 0).sum() < (wide > 0).sum()  # fewer bins occupied: less noise
-    assert fig.image.value != before
+def test_every_batch_size_is_sent_with_its_histograms(pixel):
+    """Does every batch size of the slider have its layer computed ahead, each histogram the
+    outline of numpy's histogram of the statistics (scaled to its highest bar), narrower for
+    larger batches?"""
+    fig = batch_noise_explorer(pixel, batch_size=4, static=False, prefetch=False)
+    fig.compute_ahead()
+    explorer = fig.explorer
+    widths = []
+    for size in BATCH_SIZES:
+        data = explorer.cached(explorer.layer_key("batches", {"batch_size": size}))
+        assert data is not None, size
+        stats = batch_statistics(pixel, size)
+        counts, edges = np.histogram(np.clip(stats["mean"], pixel.mean() - 2.5 * pixel.std(),
+                                             pixel.mean() + 2.5 * pixel.std()),
+                                     bins=np.linspace(pixel.mean() - 2.5 * pixel.std(),
+                                                      pixel.mean() + 2.5 * pixel.std(), 41))
+        np.testing.assert_allclose(data.arrays[0], stairs(counts / counts.max(), edges), rtol=1e-6)
+        assert f"B = {size}" in data.texts[0]
+        widths.append(np.count_nonzero(counts))
+    assert widths[0] > widths[-1]
 
 
 def test_static_figure_shows_three_batch_sizes(pixel):
     """Headless, are batch sizes 4, 32 and 256 shown?"""
     fig = batch_noise_explorer(pixel, static=True)
-    assert [s["batch_size"] for s in fig.static_settings] == [4, 32, 256]
+    assert [s["batch_size"] for s in fig.settings] == [4, 32, 256]
     assert Image.open(io.BytesIO(fig.png())).size[1] > 400
