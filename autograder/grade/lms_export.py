@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from .grading import GradingRun, StudentResult
+from .class_run import GradingRun, StudentResult
 
 __all__ = ["CANVAS_KEYS", "write_canvas_csv", "write_canvas_comments", "comment"]
 
@@ -47,8 +47,8 @@ def comment(run: GradingRun, r: StudentResult) -> str:
     if r.pending:
         parts.append(f"Written answers not graded yet ({run.pending_points(r):g} points): the score "
                      "will change once they are.")
-    if r.status != "graded":
-        parts.append(f"Grading notes: {r.status.removeprefix('graded (').rstrip(')')}.")
+    if r.status.incidents:
+        parts.append(f"Grading notes: {'; '.join(dict.fromkeys(i.text for i in r.status.incidents))}.")
     found: dict[str, list[str]] = {}
     for cell in run.cell_names:
         for diagnosis in r.diagnoses.get(cell, []):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .settings import GradingSettings
+from ..settings import GradingSettings
 
 __all__ = ["write_formgrader_config"]
 

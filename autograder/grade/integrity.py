@@ -2,20 +2,26 @@
 
 An item scores 0, with the reason, when the graded function or class (or a helper of
 theirs it calls) uses the library routine the exercise asks them to write, or when the
-notebook imports the autograder (the reference and the checks). The dynamic guard in
-:mod:`autograder.student_server` catches what names hide from this reading.
+notebook imports the autograder (the reference and the checks). :data:`FORBIDDEN` is the one
+list of those routines: this reading uses it, and so does the library-call guard in the
+student's process (:class:`autograder.sandbox.guard.Guard`), which catches what names hide
+from this reading.
 """
 from __future__ import annotations
 
 import ast
+import functools
 
 __all__ = ["FORBIDDEN", "library_calls", "imports_autograder"]
 
-# Prefixes of dotted names a graded answer must not use: the routines the exercises teach.
+# Dotted names a graded answer must not use, the routines the exercises teach: a function or
+# a class, or a module that stands for every public routine defined under it.
 FORBIDDEN = (
     "torch.optim.Adam", "torch.optim.AdamW", "torch.optim.SGD", "torch.optim.RMSprop",
     "torch.optim.Adagrad", "torch.optim.Adamax", "torch.optim.NAdam", "torch.optim.RAdam",
-    "torch.optim.adam", "torch.optim.sgd", "torch.optim.rmsprop", "torch.optim._functional",
+    "torch.optim.adam", "torch.optim.adamw", "torch.optim.sgd", "torch.optim.rmsprop",
+    "torch.optim._functional", "torch.optim._functional.adam", "torch.optim._functional.adamw",
+    "torch.optim._functional.sgd", "torch.optim._functional.rmsprop",
     "torch.nn.functional.batch_norm", "torch.nn.functional.layer_norm",
     "torch.nn.functional.instance_norm", "torch.nn.functional.group_norm",
     "torch.nn.functional.dropout", "torch.batch_norm", "torch.layer_norm", "torch.dropout",
@@ -27,6 +33,7 @@ FORBIDDEN = (
 )
 
 
+@functools.lru_cache(maxsize=256)
 def _parse(source: str):
     try:
         from IPython.core.inputtransformer2 import TransformerManager

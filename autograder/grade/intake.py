@@ -1,10 +1,10 @@
-"""Taking in a class: a folder or ``.zip`` in any layout of :mod:`autograder.layouts`, never
+"""Taking in a class: a folder or ``.zip`` in any layout of :mod:`autograder.grade.layouts`, never
 anything outside it.
 
 :func:`read_class` detects the layout (or takes ``--layout``), gathers each student's files,
-keeps the latest submission (:func:`autograder.submissions.choose`), maps LMS ids to the
+keeps the latest submission (:func:`autograder.grade.submissions.choose`), maps LMS ids to the
 course's ids through the roster, and accounts for every entry of the class folder: each
-student gets a :class:`~autograder.submissions.Submission` (a notebook, or the reason there
+student gets a :class:`~autograder.grade.submissions.Submission` (a notebook, or the reason there
 is none), and every other entry that is not system clutter (``__MACOSX``, ``.DS_Store``,
 ``.ipynb_checkpoints``) gets a :class:`Refusal` with its reason.
 
@@ -244,7 +244,7 @@ def read_class(path: Path, assignment: str, scratch: Path, layout: str | None = 
                pattern: str | None = None, roster: Roster | None = None, due: datetime | None = None,
                zone: tzinfo = timezone.utc, repository: Path | None = None) -> Intake:
     """Every student's submission (or the reason there is none) and every other entry's reason."""
-    from .settings import COURSE_ROOT
+    from ..settings import COURSE_ROOT
 
     path, refused = Path(path), []
     if not path.exists():

@@ -1,6 +1,6 @@
 """One student's submission: which of their notebooks is graded, or why none can be.
 
-:mod:`autograder.intake` finds each student's files in the class folder; :func:`choose`
+:mod:`autograder.grade.intake` finds each student's files in the class folder; :func:`choose`
 picks the notebook and :func:`read_notebook` says whether it can be read. Nothing here
 raises for one bad submission; the rest of the class goes on.
 """

@@ -1,4 +1,7 @@
-"""The sandbox every piece of student code runs in: bubblewrap, resource limits, a kernelspec.
+"""The sandbox every piece of student code runs in: bubblewrap and resource limits.
+
+This module is the grader's side (it is hidden inside the sandbox): :func:`student_policy` is
+the one place a grading run's policy is built.
 
 A sandboxed process sees the whole file system read-only, except its own scratch folder
 and the folders named writable; the grading output, the submissions, the hidden reference
@@ -22,10 +25,11 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["SandboxPolicy", "bwrap_available", "sandboxed", "write_kernelspec", "KERNEL_NAME",
-           "NO_SANDBOX_MESSAGE"]
+__all__ = ["SandboxPolicy", "bwrap_available", "sandboxed", "student_policy", "hidden_paths", "thread_env",
+           "PROGRAMS", "NO_SANDBOX_MESSAGE"]
 
-KERNEL_NAME = "autograder-sandbox"
+#: the package's programs that run inside the sandbox (standard library only), bound read-only
+PROGRAMS = ("protocol.py", "guard.py", "host_program.py", "student_program.py")
 
 NO_SANDBOX_MESSAGE = ("warning: bubblewrap (bwrap) is not available: student code runs WITHOUT "
                       "a sandbox (with memory and time limits only; it can read and write what "
@@ -57,6 +61,9 @@ class SandboxPolicy:
 
     env: dict = field(default_factory=dict, compare=False)
     """Extra environment variables inside the sandbox."""
+
+    visible: tuple[Path, ...] = ()
+    """Files bound back read-only after the hidden folders: the programs that run inside."""
 
 
 @functools.lru_cache(maxsize=1)
@@ -128,6 +135,9 @@ def sandboxed(argv: list[str], policy: SandboxPolicy) -> list[str]:
             wrap += ["--tmpfs", str(path)]
         elif path.is_file():  # a .zip of submissions, say: an empty file in its place
             wrap += ["--ro-bind", "/dev/null", str(path)]
+    for path in policy.visible:
+        path = Path(path).resolve()
+        wrap += ["--ro-bind", str(path), str(path)]
     for path in (*policy.writable, scratch):
         wrap += ["--bind", str(Path(path).resolve()), str(Path(path).resolve())]
     env = {"HOME": scratch, "TMPDIR": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib",
@@ -137,20 +147,61 @@ def sandboxed(argv: list[str], policy: SandboxPolicy) -> list[str]:
     return wrap + ["--chdir", scratch, "--"] + limited
 
 
-def write_kernelspec(into: Path, policy: SandboxPolicy, python: str = sys.executable,
-                     argv: list[str] | None = None) -> Path:
-    """A kernelspec ``KERNEL_NAME`` under ``into/kernels`` whose kernel runs sandboxed.
+def thread_env(threads: int) -> dict[str, str]:
+    """One job's share of the cores, for its student's process and its host: OpenMP threads
+    spinning in two processes at once would make every call across the channel slow."""
+    return {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), "OMP_WAIT_POLICY": "PASSIVE"}
 
-    The kernel talks to its client over IPC sockets in the (writable) folder of its
-    connection file: a sandbox has its own network namespace, so TCP on localhost would not
-    reach the grader. Interrupts are sent as messages, which reach through bubblewrap.
-    """
-    folder = Path(into) / "kernels" / KERNEL_NAME
-    folder.mkdir(parents=True, exist_ok=True)
-    if argv is None:  # otherwise a command that gets its kernel sandboxed by other means
-        argv = sandboxed([python, "-m", "ipykernel_launcher", "-f", "{connection_file}",
-                          "--HistoryManager.hist_file=:memory:"], policy)
-    spec = {"argv": argv, "display_name": "Python 3 (autograder sandbox)", "language": "python",
-            "interrupt_mode": "message", "metadata": {"debugger": False}}
-    (folder / "kernel.json").write_text(json.dumps(spec, indent=1))
-    return folder
+
+def hidden_paths(source_root: Path, source_directory: str, out: Path, submissions: Path) -> list[Path]:
+    """What student code must not see: the reference and checks (the ``autograder`` package),
+    the solutions, the grading output (gradebook included), the class's submissions, and every
+    other folder of the course repository and of the instructor's course (tests with correct
+    implementations, ``.git`` whose objects hold the solutions, earlier grading runs) but the
+    student library ``course/`` and the Python environment."""
+    import autograder
+    import course
+
+    package_root = Path(autograder.__file__).resolve().parent
+    keep = {Path(course.__file__).resolve().parent, Path(sys.prefix).resolve(),
+            Path(sys.base_prefix).resolve()}
+    hidden = [package_root, (Path(source_root) / source_directory).resolve(), Path(out).resolve(),
+              Path(submissions).resolve()]
+    for root in {package_root.parent, Path(source_root).resolve()}:
+        if root == Path(root.anchor):  # never hide a whole file system's top folders
+            continue
+        for entry in sorted(root.iterdir()):
+            entry = entry.resolve()
+            if entry.is_dir() and not any(k == entry or k.is_relative_to(entry) for k in keep) \
+                    and entry not in hidden:
+                hidden.append(entry)
+    return hidden
+
+
+def _programs() -> tuple[Path, ...]:
+    """The in-sandbox programs, with the ``__init__.py`` of each package above them."""
+    import autograder
+
+    here = Path(__file__).resolve().parent
+    top = Path(autograder.__file__).resolve().parent
+    files = [here / name for name in PROGRAMS]
+    folder = here
+    while folder.is_relative_to(top):
+        files.append(folder / "__init__.py")
+        if folder == top:
+            break
+        folder = folder.parent
+    return tuple(files)
+
+
+def student_policy(settings, hidden, threads: int, scratch: Path = Path("/nonexistent")) -> SandboxPolicy:
+    """THE sandbox policy of student code for a grading run: ``hidden`` out of sight (see
+    :func:`hidden_paths`), the memory and file limits of ``settings`` (set by each student's
+    process for itself), one job's share of the cores, the in-sandbox programs visible."""
+    import autograder
+
+    package_parent = str(Path(autograder.__file__).resolve().parent.parent)
+    return SandboxPolicy(scratch=Path(scratch), hidden=tuple(Path(p) for p in hidden),
+                         memory_bytes=settings.memory_limit_mb * 1024 ** 2,
+                         file_bytes=settings.file_limit_mb * 1024 ** 2, use_bwrap=settings.sandbox,
+                         env={**thread_env(threads), "PYTHONPATH": package_parent}, visible=_programs())

@@ -8,7 +8,7 @@ import html
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .grading import GradingRun
+from .class_run import GradingRun
 
 __all__ = ["Item", "Mistake", "Question", "items", "mistakes", "questions", "write_items_csv",
            "write_report_html", "top_mistakes"]
@@ -147,7 +147,7 @@ def write_report_html(run: GradingRun, path: Path) -> Path:
     wrong = "".join(f"<tr><td>{e(m.diagnosis)}</td><td>{len(m.students)} of {len(graded)}</td>"
                     f"<td>{_n(m.points_lost)}</td><td>{e(', '.join(m.items))}</td>"
                     f"<td>{e(', '.join(sorted(m.students)))}</td></tr>" for m in mistakes(run))
-    ungraded = "".join(f"<li><b>{e(r.student_id)}</b>: {e(r.status)}</li>" for r in run.results if not r.graded)
+    ungraded = "".join(f"<li><b>{e(r.student_id)}</b>: {e(str(r.status))}</li>" for r in run.results if not r.graded)
     refused = "".join(f"<li><code>{e(r.entry)}</code>: {e(r.reason)}</li>" for r in run.refused)
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{e(run.assignment)}: what the class got wrong</title>

@@ -1,16 +1,19 @@
-"""Release: nbgrader's ``generate_assignment`` from ``solutions/`` into ``course/assignments/``."""
+"""Release: nbgrader's ``generate_assignment`` from ``solutions/`` into ``course/assignments/``.
+
+A source notebook whose hidden tests are not in the agreed form (:func:`autograder.grade.verdicts.
+form_problems`) is refused: grading judges every hidden check outside the student's process
+and has no other way to run one. ``course release`` also measures each cell's own time in the
+source notebook (:mod:`autograder.publish.cell_times`), which the grading limits come from.
+"""
 from __future__ import annotations
 
-import logging
-import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
-from .settings import COURSE_ROOT, GradingSettings, nbgrader_config
+from ..settings import COURSE_ROOT, GradingSettings, make_api
 
-__all__ = ["ReleaseError", "assignments", "release", "make_api"]
+__all__ = ["ReleaseError", "assignments", "release"]
 
 
 class ReleaseError(RuntimeError):
@@ -23,31 +26,6 @@ def assignments(root: Path = COURSE_ROOT, settings: GradingSettings = GradingSet
     return sorted(p.name for p in source.iterdir() if (p / f"{p.name}.ipynb").is_file())
 
 
-def make_api(root: Path, settings: GradingSettings = GradingSettings(), **overrides):
-    """An ``NbGraderAPI`` for the course at ``root``; ``overrides`` are ``{"Class.trait": v}``."""
-    from nbgrader.apps import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-
-    _tools_on_path()
-    config = nbgrader_config(root, settings)
-    for key, value in overrides.items():
-        section, trait = key.rsplit(".", 1)
-        setattr(config[section], trait, value)
-    config.NbGraderAPI.log_level = logging.ERROR
-    coursedir = CourseDirectory(config=config)
-    # The API lists the exchange at start-up; this course uses none (and Windows has none).
-    config.Exchange.root = str(Path(tempfile.gettempdir()) / "training-nn-no-exchange")
-    return NbGraderAPI(coursedir=coursedir, config=config)
-
-
-def _tools_on_path() -> None:
-    """nbgrader runs ``alembic`` (and kernels) by name: make this environment's scripts findable
-    even when the ``course`` command was started by its full path, without activating the venv."""
-    scripts = os.path.dirname(sys.executable)
-    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
-
-
 def release(names: list[str] | None = None, root: Path = COURSE_ROOT,
             release_dir: Path | None = None, settings: GradingSettings = GradingSettings()) -> list[Path]:
     """Generate the student version of each assignment; return the released files: each
@@ -58,8 +36,11 @@ def release(names: list[str] | None = None, root: Path = COURSE_ROOT,
     tests, data only. ``release_dir`` (default ``course/assignments`` under ``root``) lets a test
     regenerate into a temporary folder and compare. The gradebook written on the way is a throwaway.
     """
-    from .checks.catalogue import catalogue
-    from .checks.visible import VisibleError, write_diagnosis_data
+    import nbformat
+
+    from ..checks.catalogue import catalogue
+    from ..checks.visible import VisibleError, write_diagnosis_data
+    from ..grade.verdicts import form_problems
 
     root = Path(root).resolve()
     names = names or assignments(root, settings)
@@ -74,6 +55,10 @@ def release(names: list[str] | None = None, root: Path = COURSE_ROOT,
             source = root / settings.source_directory / name / f"{name}.ipynb"
             if not source.is_file():
                 raise ReleaseError(f"no source notebook {source}")
+            problems = form_problems(nbformat.read(source, as_version=4))
+            if problems:
+                raise ReleaseError(f"{name}: hidden tests that grading cannot judge outside the "
+                                   f"student's process: {'; '.join(problems)}")
             target = release_dir / name
             if target.exists():
                 shutil.rmtree(target)

@@ -1,7 +1,7 @@
 """Lecture slides and pages: every lecture as a reveal.js deck and an HTML page, both offline.
 
 ``export_slides(lectures_dir, out_dir)`` takes each lecture's rendering
-(``lectures/rendered/<lecture>.ipynb``, see :mod:`autograder.render`) when it is current, and
+(``lectures/rendered/<lecture>.ipynb``, see :mod:`autograder.publish.render`) when it is current, and
 otherwise executes the lecture headless with ``COURSE_STATIC=1`` so that interactive widgets
 leave their static figure. It writes ``out_dir/<lecture>.slides.html`` (the deck, with speaker
 notes in reveal's speaker view, key S: the notes plugin is copied beside it; a slide's notes are

@@ -1,7 +1,7 @@
 """A sample class, generated from the solutions: a perfect student, students with typical
 mistakes, an untouched (blank) submission, and submissions that cannot be graded.
 
-Each assignment's typical mistakes live in ``autograder/samples/<assignment>.py`` as
+Each assignment's typical mistakes live in ``autograder/publish/samples/<assignment>.py`` as
 ``MISTAKES = {student_id: [(solution cell id, text in the solution, replacement), ...]}``.
 Every student but the blank one answers the written questions with the source's model
 answer (without its rubric), which waits for a TA in formgrader like a real answer.
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 
-from ..settings import COURSE_ROOT, GradingSettings
+from ...settings import COURSE_ROOT, GradingSettings
 
 __all__ = ["solved_notebook", "with_mistake", "make_sample_class", "mistakes_for", "written_answer"]
 

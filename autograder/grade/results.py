@@ -6,8 +6,9 @@ import json
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from .grading import GradingRun, StudentResult
+from .class_run import GradingRun, StudentResult
 from .intake import Refusal
+from .outcome import Status
 
 __all__ = ["save_run", "load_run", "merge_runs", "rescore", "RESULTS"]
 
@@ -20,8 +21,8 @@ def save_run(run: GradingRun, out: Path) -> Path:
             "cell_max": run.cell_max, "layout": run.layout, "course_dir": str(run.course_dir),
             "manual_cells": run.manual_cells,
             "refused": [asdict(r) for r in run.refused],
-            "results": [{**asdict(r), "feedback": str(r.feedback) if r.feedback else None}
-                        for r in run.results]}
+            "results": [{**asdict(r), "feedback": str(r.feedback) if r.feedback else None,
+                         "status": r.status.to_data()} for r in run.results]}
     path.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
     return path
 
@@ -31,8 +32,8 @@ def load_run(out: Path) -> GradingRun | None:
     if not path.is_file():
         return None
     data = json.loads(path.read_text(encoding="utf-8"))
-    results = [StudentResult(**{**r, "feedback": Path(r["feedback"]) if r.get("feedback") else None})
-               for r in data["results"]]
+    results = [StudentResult(**{**r, "feedback": Path(r["feedback"]) if r.get("feedback") else None,
+                                "status": Status.from_data(r["status"])}) for r in data["results"]]
     return GradingRun(data["assignment"], results, data["cell_names"], data["max_score"],
                       Path(data["course_dir"]), data["cell_max"], data["layout"],
                       [Refusal(**r) for r in data["refused"]], data.get("manual_cells", []))
@@ -54,7 +55,7 @@ def rescore(run: GradingRun, settings) -> GradingRun:
     changed by hand in nbgrader's formgrader (the written answers graded, manual scores, extra
     credit) counts."""
     from .gradebook import manual_cells, read_gradebook
-    from .grading import grading_api
+    from .class_run import grading_api
 
     api = grading_api(run.course_dir, settings)
     _, _, scores = read_gradebook(api, run.assignment)

@@ -4,41 +4,36 @@ The grading course lives under ``OUT/nbgrader``: ``source`` (generated once into
 gradebook), ``submitted`` (each student's notebook as handed in), ``executed`` (the notebook
 after its sandboxed run and the trusted hidden checks), ``autograded``, ``feedback`` and
 ``gradebook.db``. Submissions run through an executor (``concurrent.futures``-style
-``submit``; a thread pool of worker processes by default, Dask distributed's
-``client.get_executor()`` works unchanged), each in a private course of its own
-(:mod:`autograder.worker`). As each comes back, this process alone runs nbgrader's autograde
-on the executed notebook with execution switched off: nbgrader's ``SaveAutoGrades`` and
-late-penalty plugin write the one SQLite gradebook, never two writers at once. Rerunning
-regrades idempotently; a resubmission replaces the earlier one. With the default executor
-and the sandbox, each parallel job borrows a warm zygote (:mod:`autograder.warm_kernels`)
-that forks the student's kernel with torch and matplotlib already imported.
+``submit``; a thread pool by default, Dask distributed's ``client.get_executor()`` works
+unchanged), each in a worker process of its own (:mod:`autograder.grade.submission`). With the
+default executor, each parallel job borrows a student host (:mod:`autograder.sandbox.host`), one
+sandboxed process per job that has imported torch and matplotlib once and forks each
+student's process. As each submission comes back, this process alone has nbgrader score the
+executed notebook (its autograde with execution switched off: ``SaveAutoGrades`` and the
+late-penalty plugin write the one SQLite gradebook, never two writers at once). Rerunning
+regrades idempotently; a resubmission replaces the earlier one.
 """
 from __future__ import annotations
 
 import os
 import shutil
 import sys
+import time
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
 from .gradebook import manual_cells, read_gradebook
-from .release import make_api
-from .settings import COURSE_ROOT, GradingSettings
 from .intake import Refusal, read_class
+from .outcome import Incident, Outcome, Status, graded, not_graded
+from ..settings import COURSE_ROOT, GradingSettings, make_api
+from .submission import Job, explain_failure, grade_submission
 from .submissions import Submission
-from .worker import GRADED, explain_failure, grade_submission, make_job
 
-__all__ = ["StudentResult", "GradingRun", "grade_class", "GRADED", "is_graded", "SequentialExecutor",
-           "grading_api"]
+__all__ = ["StudentResult", "GradingRun", "grade_class", "SequentialExecutor", "grading_api"]
 
 _warned_no_sandbox = False
-
-
-def is_graded(status: str) -> bool:
-    """``graded``, or ``graded (what happened on the way)``: nbgrader scored the notebook."""
-    return status == GRADED or status.startswith(GRADED + " (")
 
 
 @dataclass
@@ -46,7 +41,7 @@ class StudentResult:
     student_id: str
     score: float
     max_score: float
-    status: str = GRADED
+    status: Status = field(default_factory=graded)
     cells: dict[str, float] = field(default_factory=dict)
     feedback: Path | None = None
     note: str | None = None
@@ -58,10 +53,11 @@ class StudentResult:
     auto_score: float = 0.0           # points of the autograded cells (a TA's formgrader override included)
     manual_score: float = 0.0         # points given so far to the manually graded (written) answers
     pending: list[str] = field(default_factory=list)  # written answers still to grade in formgrader
+    timings: dict = field(default_factory=dict)  # seconds per phase of its grading (a profile)
 
     @property
     def graded(self) -> bool:
-        return is_graded(self.status)
+        return self.status.graded
 
 
 @dataclass
@@ -75,6 +71,7 @@ class GradingRun:
     layout: str = "folder"
     refused: list[Refusal] = field(default_factory=list)
     manual_cells: list[str] = field(default_factory=list)  # graded by hand: written answers
+    timings: dict = field(default_factory=dict)  # seconds of the class run's own steps (a profile)
 
     def pending_points(self, result: StudentResult) -> float:
         """The points of ``result``'s written answers that still await manual grading."""
@@ -131,66 +128,21 @@ def _prepare_course(assignment: str, work: Path, source_root: Path, settings: Gr
     return api
 
 
-def _hidden_paths(source_root: Path, settings: GradingSettings, out: Path, submissions: Path) -> list[Path]:
-    """What student code must not see: the reference and checks, the solutions, the grading
-    output (gradebook included), the class's submissions, and every other folder of the
-    course repository and of the instructor's course (tests with correct implementations,
-    ``.git`` whose objects hold the solutions, earlier grading runs) but the student library
-    ``course/`` and the Python environment the kernel runs in."""
-    import autograder
-    import course
-
-    package_root = Path(autograder.__file__).resolve().parent
-    keep = {Path(course.__file__).resolve().parent, Path(sys.prefix).resolve(),
-            Path(sys.base_prefix).resolve()}
-    hidden = [package_root, (source_root / settings.source_directory).resolve(), out, submissions.resolve()]
-    for root in {package_root.parent, source_root}:
-        if root == Path(root.anchor):  # never hide a whole file system's top folders
-            continue
-        for entry in sorted(root.iterdir()):
-            entry = entry.resolve()
-            if entry.is_dir() and not any(k == entry or k.is_relative_to(entry) for k in keep) \
-                    and entry not in hidden:
-                hidden.append(entry)
-    return hidden
-
-
-def _warm_pool(settings: GradingSettings, size: int, threads: int, hidden: list[Path], source: bytes):
-    """One zygote per parallel job (:mod:`autograder.warm_kernels`), or ``None`` for cold kernels
-    (asked for, or no sandbox to run them in)."""
-    import nbformat
-
-    from .sandbox import SandboxPolicy, bwrap_available
-    from .verdicts import kernel_hidden
-    from .warm_kernels import WarmKernelPool
-    from .worker import thread_env
-
-    if not (settings.warm_kernels and settings.sandbox and bwrap_available()) or size < 1:
-        return None
-    source_nb = nbformat.reads(source.decode("utf-8"), as_version=4)
-    # the same view as a cold kernel's (worker.run_job)
-    policy = SandboxPolicy(scratch=Path("/nonexistent"), hidden=kernel_hidden(hidden, source_nb),
-                           file_bytes=settings.file_limit_mb * 1024 ** 2, env=thread_env(threads))
-    return WarmKernelPool(size, policy, threads)
-
-
-def _grade_with(pool, job: dict) -> dict:
-    """Grade one job, with a warm kernel from ``pool`` when there is one ready."""
+def _grade_with(pool, job: Job) -> Outcome:
+    """Grade one job, on a host lent by ``pool`` when there is one."""
     if pool is None:
         return grade_submission(job)
-    zygote = pool.acquire()
+    host = pool.acquire()
     try:
-        if zygote is not None:
-            job = {**job, "zygote": {"socket": zygote.socket_path, "work": str(zygote.work)}}
-        return grade_submission(job)
+        return grade_submission(replace(job, host=host.address) if host is not None else job)
     finally:
-        if zygote is not None:
-            pool.release(zygote)
+        if host is not None:
+            pool.release(host)
 
 
 def _say_once_without_sandbox(settings: GradingSettings) -> None:
     global _warned_no_sandbox
-    from .sandbox import NO_SANDBOX_MESSAGE, bwrap_available
+    from ..sandbox.policy import NO_SANDBOX_MESSAGE, bwrap_available
 
     if _warned_no_sandbox:
         return
@@ -203,7 +155,7 @@ def _say_once_without_sandbox(settings: GradingSettings) -> None:
         _warned_no_sandbox = True
 
 
-def _record(api, work: Path, assignment: str, submission: Submission, outcome: dict) -> str:
+def _record(api, work: Path, assignment: str, submission: Submission, outcome: Outcome) -> Status:
     """Stage the executed notebook and let nbgrader score it into the gradebook; the status."""
     sid = submission.student_id
     original = work / "submitted" / sid / assignment
@@ -214,18 +166,17 @@ def _record(api, work: Path, assignment: str, submission: Submission, outcome: d
     executed = work / "executed" / sid / assignment
     if executed.exists():
         shutil.rmtree(executed)  # a resubmission replaces the earlier one
-    if outcome.get("status") != GRADED or not outcome.get("notebook"):
+    if not outcome.status.graded or not outcome.notebook:
         _forget(api, assignment, sid)  # no stale grade from an earlier run stays behind
-        return str(outcome.get("status") or "grading failed")
+        return outcome.status if not outcome.status.graded else not_graded("grading failed")
     executed.mkdir(parents=True)
-    (executed / f"{assignment}.ipynb").write_bytes(outcome["notebook"])
+    (executed / f"{assignment}.ipynb").write_bytes(outcome.notebook)
     if submission.timestamp:
         (executed / "timestamp.txt").write_text(submission.timestamp)
     result = api.autograde(assignment, sid, force=True, create=True)
     if not result.get("success"):
-        return explain_failure(result)
-    incidents = [str(i)[:160] for i in outcome.get("incidents") or []]
-    return GRADED + (f" ({'; '.join(incidents)})" if incidents else "")
+        return not_graded(explain_failure(result))
+    return outcome.status
 
 
 def _forget(api, assignment: str, student_id: str) -> None:
@@ -262,8 +213,8 @@ def grade_class(assignment: str, submissions: Path, out: Path,
                 pattern: str | None = None, roster=None, zone=None, only: set[str] | None = None) -> GradingRun:
     """Autograde every submission of ``assignment`` and write feedback; return the results.
 
-    ``submissions`` is a class folder or ``.zip`` in any layout of :mod:`autograder.intake`
-    (``layout``, ``pattern``, ``roster`` and ``zone`` go to :func:`~autograder.intake.read_class`).
+    ``submissions`` is a class folder or ``.zip`` in any layout of :mod:`autograder.grade.intake`
+    (``layout``, ``pattern``, ``roster`` and ``zone`` go to :func:`~autograder.grade.intake.read_class`).
     A submission that cannot be graded gets its reason as its status and a score of 0; the rest
     of the class is graded. ``only``: grade these students alone (the rest is left as it is in
     ``out``). ``executor`` runs the submissions (``submit``, futures that
@@ -277,7 +228,10 @@ def grade_class(assignment: str, submissions: Path, out: Path,
 
     from .layouts import parse_time
     from .recovery import prepare
+    from ..sandbox.policy import hidden_paths
+    from .verdicts import form_problems
 
+    began, run_timings = time.perf_counter(), {}
     out = Path(out).resolve()
     work = out / "nbgrader"
     work.mkdir(parents=True, exist_ok=True)
@@ -291,60 +245,75 @@ def grade_class(assignment: str, submissions: Path, out: Path,
         found = [s for s in found if s.student_id in only] + [
             Submission(sid, None, "no submission in the class folder", absent=True) for sid in sorted(only - known)]
     api = _prepare_course(assignment, work, source_root, settings)
+    run_timings["prepare"] = time.perf_counter() - began
     _say_once_without_sandbox(settings)
 
     source = (work / "source" / assignment / f"{assignment}.ipynb").read_bytes()
     released = nbformat.read(work / "release" / assignment / f"{assignment}.ipynb", as_version=4)
     source_nb = nbformat.reads(source.decode("utf-8"), as_version=4)
+    problems = form_problems(source_nb)
+    if problems:
+        raise ValueError(f"the hidden tests of {assignment!r} cannot be judged outside the student's "
+                         f"process: {'; '.join(problems)}")
     gradebook = (work / "gradebook.db").read_bytes()
-    hidden = _hidden_paths(source_root, settings, out, Path(submissions))
-    statuses: dict[str, str] = {}
+    hidden = tuple(str(p) for p in hidden_paths(source_root, settings.source_directory, out, Path(submissions)))
+    statuses: dict[str, Status] = {}
+    timings: dict[str, dict] = {}
     feedback: dict[str, Path | None] = {}
     diagnoses: dict[str, dict] = {}
     notes = {s.student_id: s.note for s in found}
     done = 0
 
-    def finish(submission: Submission, status: str) -> None:
+    def finish(submission: Submission, status: Status) -> None:
         nonlocal done
         statuses[submission.student_id] = status
         done += 1
         if on_progress is not None:
-            on_progress(submission, status, done, len(found))
+            on_progress(submission, str(status), done, len(found))
 
     own_executor = executor is None
     executor = executor or _default_executor(settings, jobs)
     workers = getattr(executor, "_max_workers", None) or jobs or settings.jobs or os.cpu_count() or 1
     threads = max(1, (os.cpu_count() or 1) // workers)
     pending = [s for s in found if not s.problem]
-    # warm kernels are local processes: only for the executor that runs jobs on this machine
-    pool = _warm_pool(settings, min(workers, len(pending)), threads, hidden, source) \
-        if own_executor and pending else None
+    # student hosts are local processes: only for the executor that runs jobs on this machine
+    pool = _host_pool(settings, min(workers, len(pending)), threads, hidden) if own_executor and pending else None
     try:
+        mark = time.perf_counter()
+        times = _cell_times(assignment, source_nb, settings, pool, hidden, threads) if pending else {}
+        run_timings["cell times"] = time.perf_counter() - mark
         futures = {}
         for submission in found:
             prepared = None if submission.problem else prepare(submission.notebook, released, source_nb)
             problem = submission.problem or prepared.problem
             if problem:
-                finish(submission, problem)
+                finish(submission, not_graded(problem))
                 continue
-            job = make_job(assignment, submission.student_id, prepared.notebook,
-                           source, gradebook, settings, hidden, threads)
+            job = Job(assignment, submission.student_id, prepared.notebook, source, gradebook, settings,
+                      hidden, times, threads)
             futures[executor.submit(_grade_with, pool, job)] = (submission, prepared)
         for future in as_completed(futures):
             submission, prepared = futures[future]
             try:
                 outcome = future.result()
                 if prepared.incident:
-                    outcome = {**outcome, "incidents": [prepared.incident, *(outcome.get("incidents") or [])]}
+                    outcome.status = Status(outcome.status.graded, outcome.status.reason,
+                                            (Incident("recovered", prepared.incident), *outcome.status.incidents))
                     notes[submission.student_id] = "; ".join(filter(None, [notes[submission.student_id],
                                                                            prepared.note]))
+                mark, cpu = time.perf_counter(), time.thread_time()
                 status = _record(api, work, assignment, submission, outcome)
-                diagnoses[submission.student_id] = outcome.get("diagnoses") or {}
-                if is_graded(status):
+                outcome.timings.update({"record": time.perf_counter() - mark, "record cpu": time.thread_time() - cpu})
+                diagnoses[submission.student_id] = outcome.diagnoses
+                if status.graded:
+                    mark, cpu = time.perf_counter(), time.thread_time()
                     feedback[submission.student_id] = _feedback(api, work, out, assignment,
                                                                 submission.student_id)
+                    outcome.timings.update({"feedback": time.perf_counter() - mark,
+                                            "feedback cpu": time.thread_time() - cpu})
+                timings[submission.student_id] = outcome.timings
             except Exception as exc:  # noqa: BLE001 - one student's failure must not stop the class
-                status = f"grading failed: {type(exc).__name__}: {exc}"[:200]
+                status = not_graded(f"grading failed: {type(exc).__name__}: {exc}"[:200])
             finish(submission, status)
     finally:
         if own_executor:
@@ -357,24 +326,63 @@ def grade_class(assignment: str, submissions: Path, out: Path,
     for submission in found:
         sid, status = submission.student_id, statuses[submission.student_id]
         common = dict(note=notes[sid], entry=submission.entry, submitted_at=submission.timestamp,
-                      lms=dict(submission.lms), absent=submission.absent)
-        if is_graded(status) and sid in scores:
+                      lms=dict(submission.lms), absent=submission.absent, timings=timings.get(sid, {}))
+        if status.graded and sid in scores:
             got = scores[sid]
             if got.penalty:
-                status = _with_incident(status, f"late by {got.seconds_late / 3600:.1f} h: penalty {got.penalty:g}")
+                status = status.with_incidents(Incident(
+                    "late", f"late by {got.seconds_late / 3600:.1f} h: penalty {got.penalty:g}"))
             elif settings.due_date and not submission.timestamp and intake.layout != "canvas":
                 # Canvas marks a late file LATE in its name: an unmarked one is on time
-                status = _with_incident(status, "no submission time known: no late penalty applied")
+                status = status.with_incidents(Incident("no time", "no submission time known: no late penalty applied"))
             results.append(StudentResult(sid, got.score, max_score, status, got.cells, feedback.get(sid),
                                          diagnoses=diagnoses.get(sid, {}), auto_score=got.auto_score,
                                          manual_score=got.manual_score, pending=got.pending, **common))
         else:
             results.append(StudentResult(sid, 0.0, max_score, status, {}, None, **common))
+    run_timings["total"] = time.perf_counter() - began
     return GradingRun(assignment, results, [name for name, _ in cells], max_score, work,
-                      dict(cells), intake.layout, intake.refused, manual_cells(api, assignment))
+                      dict(cells), intake.layout, intake.refused, manual_cells(api, assignment), run_timings)
 
 
-def _with_incident(status: str, incident: str) -> str:
-    if status == GRADED:
-        return f"{GRADED} ({incident})"
-    return status[:-1] + f"; {incident})"
+def _host_pool(settings: GradingSettings, size: int, threads: int, hidden):
+    """One student host per parallel job, all in THE sandbox policy of this run."""
+    from ..sandbox.host import Host, HostPool
+    from .integrity import FORBIDDEN
+    from ..sandbox.policy import student_policy
+
+    if size < 1:
+        return None
+    policy = student_policy(settings, hidden, threads)
+    return HostPool(size, lambda: Host(policy, threads, FORBIDDEN, settings.max_output_lines))
+
+
+def _cell_times(assignment: str, source_nb, settings: GradingSettings, pool, hidden, threads) -> dict:
+    """The source cells' own times: stored at release, or measured now on a host."""
+    from ..publish import cell_times
+    from ..sandbox.host import Host, Session
+    from .integrity import FORBIDDEN
+    from ..sandbox.policy import student_policy
+
+    stored = cell_times.load(assignment, source_nb)
+    if stored is not None:
+        return stored.seconds
+    print(f"note: no cell times stored for this version of {assignment!r} (run `course release`): "
+          "measuring the source notebook's cells now", file=sys.stderr)
+    host = pool.acquire() if pool is not None else None
+    own = None
+    if host is None:
+        own = Host(student_policy(settings, hidden, threads), threads, FORBIDDEN, settings.max_output_lines)
+        if not own.ready(180):
+            own.close()
+            raise RuntimeError("the student host did not start: cannot measure the source notebook")
+    session = Session((host or own).address, cold=not settings.warm_kernels)
+    try:
+        return cell_times.measure(source_nb, session, settings).seconds
+    finally:
+        session.close()
+        if host is not None:
+            pool.release(host)
+        if own is not None:
+            own.close()
+

@@ -20,7 +20,7 @@ import json
 import zipfile
 from pathlib import Path
 
-from .settings import COURSE_ROOT
+from ..settings import COURSE_ROOT
 
 __all__ = ["build_student_bundle", "STUDENT_DEPENDENCIES", "INSTRUCTOR_PLUGINS", "STUDENT_SERVER_EXTENSIONS",
            "SETTINGS_NAME"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from .grading import GradingRun
+from .class_run import GradingRun
 
 __all__ = ["write_grades_csv", "write_refused_csv", "write_nbgrader_export", "format_table", "GRADES_COLUMNS"]
 
@@ -32,7 +32,7 @@ def write_grades_csv(run: GradingRun, path: Path) -> Path:
             cells = [_number(r.cells[name]) if name in r.cells else "" for name in run.cell_names]
             parts = [_number(r.auto_score), _number(r.manual_score), _number(run.pending_points(r))] \
                 if r.graded else ["", "", ""]
-            writer.writerow([r.student_id, _number(r.score), _number(r.max_score), *parts, r.status,
+            writer.writerow([r.student_id, _number(r.score), _number(r.max_score), *parts, str(r.status),
                              r.entry or "", r.submitted_at or "", r.note or "", *cells])
     return path
 
@@ -67,7 +67,7 @@ def format_table(run: GradingRun) -> str:
     lines = [f"{'student':<{width}}  {'score':>11}  {'auto':>11}  {'written':>17}  status",
              f"{'-' * width}  {'-' * 11}  {'-' * 11}  {'-' * 17}  {'-' * 40}"]
     for r in rows:
-        status = r.status + (f" [{r.note}]" if r.note and r.graded else "")
+        status = str(r.status) + (f" [{r.note}]" if r.note and r.graded else "")
         auto = f"{_number(r.auto_score):>5} / {_number(auto_max):<3}" if r.graded else ""
         written = ""
         if r.graded and run.manual_cells:
