@@ -16,7 +16,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from .layouts import LAYOUTS
+from .grade.layouts import LAYOUTS
 
 __all__ = ["main"]
 
@@ -45,11 +45,20 @@ def _settings():
     return instructor_settings(COURSE_ROOT)
 
 
-def cmd_release(args) -> int:
-    from .release import release
+def _shown(path: Path) -> Path:
+    return path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
 
-    for path in release(args.assignments or None, settings=_settings()):
-        print(f"released {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+
+def cmd_release(args) -> int:
+    from .publish.cell_times import measure_assignments
+    from .publish.release import assignments, release
+    from .settings import COURSE_ROOT
+
+    settings = _settings()
+    for path in release(args.assignments or None, settings=settings):
+        print(f"released {_shown(path)}")
+    for path in measure_assignments(args.assignments or assignments(COURSE_ROOT, settings), COURSE_ROOT, settings):
+        print(f"measured each cell's time: {_shown(path)}")
     return 0
 
 
@@ -72,10 +81,10 @@ def _progress_bar(label: str):
 
 def write_outputs(run, out: Path, canvas_column: str | None = None) -> None:
     """Every file a grading run leaves in ``out``, from ``run`` (the whole class)."""
-    from .class_report import write_items_csv, write_report_html
-    from .lms_export import write_canvas_comments, write_canvas_csv
-    from .report import write_grades_csv, write_nbgrader_export, write_refused_csv
-    from .results import save_run
+    from .grade.class_report import write_items_csv, write_report_html
+    from .grade.lms_export import write_canvas_comments, write_canvas_csv
+    from .grade.report import write_grades_csv, write_nbgrader_export, write_refused_csv
+    from .grade.results import save_run
 
     out.mkdir(parents=True, exist_ok=True)
     save_run(run, out)
@@ -101,9 +110,9 @@ def grade(assignment: str, submissions: Path, out: Path, jobs: int | None = None
           students: list[str] | None = None, canvas_column: str | None = None) -> int:
     from dataclasses import replace
 
-    from .grading import grade_class
-    from .report import format_table
-    from .results import load_run, merge_runs
+    from .grade.class_run import grade_class
+    from .grade.report import format_table
+    from .grade.results import load_run, merge_runs
 
     settings = replace(_settings(), sandbox=sandbox, warm_kernels=warm, **{
         key: value for key, value in (("submission_timeout", timeout), ("memory_limit_mb", memory_mb),
@@ -112,7 +121,7 @@ def grade(assignment: str, submissions: Path, out: Path, jobs: int | None = None
     zone = _zone(timezone)
     class_roster = None
     if roster is not None:
-        from .roster import read_roster
+        from .grade.roster import read_roster
 
         class_roster = read_roster(roster, roster_id)
     out = Path(out)
@@ -155,8 +164,8 @@ def cmd_grade(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .report import format_table
-    from .results import load_run, rescore
+    from .grade.report import format_table
+    from .grade.results import load_run, rescore
 
     out = Path(args.out)
     run = load_run(out)
@@ -169,7 +178,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_sample_class(args) -> int:
-    from .samples import make_sample_class
+    from .publish.samples import make_sample_class
 
     students = make_sample_class(args.assignment, Path(args.dir))
     print(f"wrote {len(students)} submissions to {args.dir}: {', '.join(students)}")
@@ -177,8 +186,8 @@ def cmd_sample_class(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from .release import assignments, release
-    from .samples import make_sample_class
+    from .publish.release import assignments, release
+    from .publish.samples import make_sample_class
 
     out = Path(args.out).resolve()
     print("Releasing the assignments from solutions/ with nbgrader ...")
@@ -194,7 +203,7 @@ def cmd_demo(args) -> int:
 
 
 def cmd_render(args) -> int:
-    from .render import render_lectures
+    from .publish.render import render_lectures
     from .settings import COURSE_ROOT
 
     def done(path, seconds):
@@ -206,7 +215,7 @@ def cmd_render(args) -> int:
 
 def cmd_slides(args) -> int:
     from .settings import COURSE_ROOT
-    from .slides import export_slides
+    from .publish.slides import export_slides
 
     for path in export_slides(COURSE_ROOT / "course" / "lectures", Path(args.out), quick=args.quick):
         print(f"wrote {path}")
@@ -214,7 +223,7 @@ def cmd_slides(args) -> int:
 
 
 def cmd_bundle(args) -> int:
-    from .bundle import build_student_bundle
+    from .publish.bundle import build_student_bundle
 
     print(f"wrote {build_student_bundle(Path(args.out))}")
     return 0
@@ -317,7 +326,7 @@ def _version() -> str:
 
 
 def _assignment_names() -> list[str]:
-    from .release import assignments
+    from .publish.release import assignments
 
     try:
         return assignments()

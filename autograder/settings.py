@@ -9,12 +9,16 @@ nbgrader setting but the course's folders) is read back by :func:`instructor_set
 """
 from __future__ import annotations
 
+import logging
+import os
+import sys
+import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from traitlets.config import Config
 
-__all__ = ["GradingSettings", "nbgrader_config", "instructor_settings", "COURSE_ROOT", "WARNING_PATTERN"]
+__all__ = ["GradingSettings", "nbgrader_config", "make_api", "instructor_settings", "COURSE_ROOT", "WARNING_PATTERN"]
 
 COURSE_ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,9 +35,16 @@ class GradingSettings:
     """nbgrader's course id, stored in the gradebook."""
 
     cell_timeout: int = 180
-    """Seconds one cell may run under autograding. The heavy cells shrink to a few seconds
-    under ``NBGRADER_EXECUTION`` and every hidden check runs in well under a second, so only
-    a runaway cell meets this."""
+    """Seconds one cell may run under autograding, at most (nbgrader's ``Execute.timeout``).
+    Each cell's own limit is ``cell_time_factor`` times its time in the source notebook's run
+    measured at release (:mod:`autograder.publish.cell_times`), at least ``cell_time_floor``."""
+
+    cell_time_factor: float = 20.0
+    """A cell may run this many times as long as the same cell of the source notebook did."""
+
+    cell_time_floor: float = 10.0
+    """Seconds any cell may run whatever its time in the source notebook (a cell the student
+    added, a solution cell that only defines functions)."""
 
     ignore_stderr_pattern: str = WARNING_PATTERN
     """Regular expression for stderr output removed before scoring: nbgrader scores a test
@@ -60,10 +71,9 @@ class GradingSettings:
     so once and runs with the resource limits only."""
 
     warm_kernels: bool = True
-    """Fork each student kernel, inside the sandbox, from a process that has already imported
-    torch, matplotlib and the course library (:mod:`autograder.warm_kernels`): seconds saved
-    per submission. Only with the sandbox and the default (local) executor; otherwise, and
-    with ``--cold-kernels``, every kernel starts from scratch."""
+    """Fork each student's process, inside the sandbox, from a host that has already imported
+    torch, matplotlib, IPython and the course library (:mod:`autograder.sandbox.host`): seconds saved
+    per submission. With ``--cold-kernels`` each one is started from scratch instead."""
 
     memory_limit_mb: int = 4096
     """Address space one student process may map (RLIMIT_AS). A kernel with torch, NumPy and
@@ -78,7 +88,16 @@ class GradingSettings:
     its row says so."""
 
     call_timeout: int = 60
-    """Seconds one call of a student's function may take inside a hidden check."""
+    """Seconds one call of a student's function may take inside a hidden check, at most.
+    Each call's own limit is ``call_time_factor`` times the reference's time on the same
+    input, at least ``call_time_floor``; past it the call is stopped, and every later call of
+    that function fails at once with the same reason."""
+
+    call_time_factor: float = 20.0
+    """A call of the student's function may take this many times as long as the reference's."""
+
+    call_time_floor: float = 2.0
+    """Seconds any call of the student's function may take, however fast the reference."""
 
     due_date: str | None = None
     """Due date (``2026-11-20 17:00:00 UTC``); a submission whose ``timestamp.txt`` is later
@@ -124,6 +143,31 @@ def nbgrader_config(root: str | Path, settings: GradingSettings = GradingSetting
 # Sections whose settings belong to the course's folders or to nbgrader's exchange, which the
 # grading course sets for itself.
 NOT_READ_BACK = ("CourseDirectory", "Exchange", "NbGraderAPI")
+
+
+def make_api(root: Path, settings: GradingSettings = GradingSettings(), **overrides):
+    """An ``NbGraderAPI`` for the course at ``root``; ``overrides`` are ``{"Class.trait": v}``."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    _tools_on_path()
+    config = nbgrader_config(root, settings)
+    for key, value in overrides.items():
+        section, trait = key.rsplit(".", 1)
+        setattr(config[section], trait, value)
+    config.NbGraderAPI.log_level = logging.ERROR
+    coursedir = CourseDirectory(config=config)
+    # The API lists the exchange at start-up; this course uses none (and Windows has none).
+    config.Exchange.root = str(Path(tempfile.gettempdir()) / "training-nn-no-exchange")
+    return NbGraderAPI(coursedir=coursedir, config=config)
+
+
+def _tools_on_path() -> None:
+    """nbgrader runs ``alembic`` (and kernels) by name: make this environment's scripts findable
+    even when the ``course`` command was started by its full path, without activating the venv."""
+    scripts = os.path.dirname(sys.executable)
+    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
 
 
 def instructor_settings(root: str | Path = COURSE_ROOT, base: GradingSettings = GradingSettings()) -> GradingSettings:

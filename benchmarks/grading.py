@@ -9,14 +9,17 @@ typical mistakes, repeated) is graded twice on the same machine:
 
 1. plain sequential ``nbgrader autograde``: one course, the repository's nbgrader settings,
    the hidden tests in the student's kernel, one student after another (``NbGraderAPI``);
-2. ``course grade``'s pipeline (:func:`autograder.grading.grade_class`): sandboxed kernels
-   forked warm (``--cold`` to start each from scratch), hidden checks judged outside them,
-   ``--jobs`` workers, one gradebook writer, feedback.
+2. ``course grade``'s pipeline (:func:`autograder.grade.class_run.grade_class`): students' processes
+   forked warm from one sandboxed host per job (``--cold`` to start each from scratch),
+   hidden checks judged outside them, ``--jobs`` workers, one gradebook writer, feedback.
 
-Printed: seconds per submission for each, the speedup, whether every student's total is
-identical in both, the peak resident memory of the grading process tree (this process and
-its children, sampled), and the load average before and after. Target on a 2-core machine:
-a speedup of at least 1.8 with identical grades.
+Printed: seconds per submission for each and their ratio, whether every student's total is
+identical in both, the peak resident memory of each process tree (sampled), where one
+submission's time goes (worker start, nbgrader's sanitizing, the student's process start,
+the cells' execution, the hidden checks, nbgrader's scoring, the feedback page; wall and CPU
+seconds), the CPU the whole tree used by role and how busy that kept the cores, and the load
+average. Target on a 2-core machine: at most 1.3 s per submission for the 40, with identical
+grades.
 """
 from __future__ import annotations
 
@@ -24,13 +27,12 @@ import argparse
 import os
 import shutil
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import nbformat
 
-from autograder.samples import mistakes_for, solved_notebook, with_mistake
+from autograder.publish.samples import mistakes_for, solved_notebook, with_mistake
 
 ASSIGNMENT = "optimizers"
 
@@ -55,7 +57,7 @@ def make_class(folder: Path, students: int, lean: bool = False) -> list[str]:
 
 def plain_nbgrader(submissions: Path, work: Path) -> dict[str, float]:
     """Sequential ``nbgrader autograde`` with this course's settings; ``{student: score}``."""
-    from autograder.release import make_api
+    from autograder.settings import make_api
     from autograder.settings import COURSE_ROOT, GradingSettings
 
     settings = GradingSettings()
@@ -79,57 +81,60 @@ def plain_nbgrader(submissions: Path, work: Path) -> dict[str, float]:
     return scores
 
 
-def ours(submissions: Path, out: Path, jobs: int | None, warm: bool = True) -> dict[str, float]:
+def ours(submissions: Path, out: Path, jobs: int | None, warm: bool = True):
+    """``course grade``'s pipeline on the class; its run (scores and timings)."""
     from dataclasses import replace
 
-    from autograder.grading import grade_class
+    from autograder.grade.class_run import grade_class
     from autograder.settings import GradingSettings
 
     run = grade_class(ASSIGNMENT, submissions, out, jobs=jobs,
                       settings=replace(GradingSettings(), warm_kernels=warm))
     bad = [r for r in run.results if not r.graded]
-    assert not bad, [(r.student_id, r.status) for r in bad]
-    return {r.student_id: r.score for r in run.results}
+    assert not bad, [(r.student_id, str(r.status)) for r in bad]
+    return run
 
 
-class PeakMemory:
-    """Peak summed RSS of this process and all its descendants, sampled every 0.2 s."""
+#: the phases of one submission, as its timings name them: (label, wall key, CPU key)
+PHASES = [("worker start (fork server)", "worker start", None),
+          ("nbgrader sanitizing", "sanitize", None),
+          ("student process start (fork)", "student process start", None),
+          ("execution of the cells", "execution", "execution cpu (student)"),
+          ("hidden checks", "checks", "checks cpu (grader)"),
+          ("  of which the student's side", None, "checks cpu (student)"),
+          ("verdicts, output limits", "finish", None),
+          ("whole worker", "worker", "worker cpu"),
+          ("nbgrader scoring (gradebook)", "record", "record cpu"),
+          ("feedback page", "feedback", "feedback cpu")]
 
-    def __init__(self):
-        self.peak, self._stop = 0, threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _tree_rss(self) -> int:
-        children: dict[int, list[int]] = {}
-        rss: dict[int, int] = {}
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                children.setdefault(int(fields[1]), []).append(int(entry))
-                rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-            except (OSError, IndexError, ValueError):
-                continue
-        total, todo = 0, [os.getpid()]
-        while todo:
-            pid = todo.pop()
-            total += rss.get(pid, 0)
-            todo.extend(children.get(pid, []))
-        return total
+def breakdown(run) -> str:
+    """Mean seconds (wall, and CPU where measured) per submission, phase by phase."""
+    rows = [r.timings for r in run.results if r.timings]
+    if not rows:
+        return "no timings"
 
-    def _run(self):
-        while not self._stop.wait(0.2):
-            self.peak = max(self.peak, self._tree_rss())
+    def mean(key):
+        values = [t[key] for t in rows if key in t]
+        return sum(values) / len(values) if values else None
 
-    def __enter__(self):
-        self._thread.start()
-        return self
+    lines = [f"  per submission (mean of {len(rows)}):    wall s    CPU s"]
+    for label, wall, cpu in PHASES:
+        w, c = (mean(wall) if wall else None), (mean(cpu) if cpu else None)
+        lines.append(f"    {label:<32} {'' if w is None else f'{w:6.3f}':>7}  {'' if c is None else f'{c:6.3f}':>7}")
+    lines.append("  once per class run: " + ", ".join(f"{k} {v:.1f} s" for k, v in run.timings.items()))
+    return "\n".join(lines)
 
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
+
+def role(command: str) -> str:
+    """Which part of grading a process of the tree is, from its command line."""
+    if "host_program" in command or "bwrap" in command or "prlimit" in command:
+        return "student hosts and students (sandbox)"
+    if "forkserver" in command or "multiprocessing" in command:
+        return "fork server and grading workers"
+    if "alembic" in command or "ipykernel" in command or "jupyter" in command:
+        return "nbgrader's helpers and kernels"
+    return "main process"
 
 
 def main(argv=None) -> int:
@@ -143,7 +148,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     print(f"cores: {os.cpu_count()}, load average before: {os.getloadavg()}")
-    from benchmarks.machine import MachineShare
+    from benchmarks.machine import MachineShare, ProcessTree
 
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp, MachineShare() as share:
         tmp = Path(tmp)
@@ -151,23 +156,33 @@ def main(argv=None) -> int:
         print(f"{args.students} submissions{' (lean)' if args.lean else ''}")
         plain_scores, plain_s = None, None
         if not args.skip_plain:
-            with PeakMemory() as mem:
+            with ProcessTree() as tree:
                 start = time.perf_counter()
                 plain_scores = plain_nbgrader(tmp / "class", tmp / "plain")
                 plain_s = time.perf_counter() - start
             print(f"plain sequential nbgrader autograde: {plain_s:.1f} s, "
-                  f"{plain_s / args.students:.2f} s per submission, peak memory {mem.peak / 2**20:.0f} MiB")
-        with PeakMemory() as mem:
+                  f"{plain_s / args.students:.2f} s per submission, peak memory {tree.peak / 2**20:.0f} MiB, "
+                  f"load average {os.getloadavg()[0]:.2f}")
+        jobs = args.jobs or os.cpu_count()
+        with ProcessTree() as tree:
             start = time.perf_counter()
-            our_scores = ours(tmp / "class", tmp / "ours", args.jobs, warm=not args.cold)
+            run = ours(tmp / "class", tmp / "ours", args.jobs, warm=not args.cold)
             our_s = time.perf_counter() - start
-        print(f"course grade (sandboxed, {'cold' if args.cold else 'warm'} kernels, trusted checks, "
-              f"jobs={args.jobs or os.cpu_count()}, feedback "
-              f"included): {our_s:.1f} s, {our_s / args.students:.2f} s per submission, "
-              f"peak memory {mem.peak / 2**20:.0f} MiB")
+        our_scores = {r.student_id: r.score for r in run.results}
+        print(f"course grade (sandboxed, {'cold' if args.cold else 'warm'} student processes, trusted "
+              f"checks, jobs={jobs}, start-up and feedback included): {our_s:.1f} s, "
+              f"{our_s / args.students:.2f} s per submission, peak memory {tree.peak / 2**20:.0f} MiB, "
+              f"load average {os.getloadavg()[0]:.2f}")
+        print(breakdown(run))
+        cpu = tree.cpu_by(role)
+        total = sum(cpu.values())
+        print(f"  CPU of the whole process tree: {total:.1f} s = {total / args.students:.2f} s per submission; "
+              f"the cores were {100 * total / (our_s * (os.cpu_count() or 1)):.0f}% busy with grading")
+        for name, seconds in sorted(cpu.items(), key=lambda kv: -kv[1]):
+            print(f"    {name:<40} {seconds:6.1f} s  {seconds / args.students:5.2f} s per submission")
         if plain_s is not None:
             same = plain_scores == our_scores
-            print(f"speedup over plain sequential nbgrader: {plain_s / our_s:.2f}x; "
+            print(f"ratio against plain sequential nbgrader (same run): {plain_s / our_s:.2f}x faster; "
                   f"grades identical: {same}")
             if not same:
                 diff = {k: (plain_scores.get(k), our_scores.get(k)) for k in our_scores

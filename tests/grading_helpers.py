@@ -4,7 +4,7 @@ import html
 import re
 
 from autograder.cli import main
-from autograder.samples import make_sample_class
+from autograder.publish.samples import make_sample_class
 
 
 def grade_sample_class(root, assignment, students, extra=None, args=()):

@@ -6,7 +6,7 @@ import zipfile
 
 import pytest
 
-from autograder.bundle import build_student_bundle
+from autograder.publish.bundle import build_student_bundle
 from autograder.settings import COURSE_ROOT
 
 
@@ -86,7 +86,7 @@ def test_the_student_bundle_installs_everything_the_course_imports():
     import nbformat
     from packaging.requirements import Requirement
 
-    from autograder.bundle import STUDENT_DEPENDENCIES
+    from autograder.publish.bundle import STUDENT_DEPENDENCIES
 
     root = Path(__file__).resolve().parents[1] / "course"
     imported = set()

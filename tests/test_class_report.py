@@ -14,8 +14,8 @@ import nbformat
 import pytest
 
 from autograder.cli import main
-from autograder.samples import make_sample_class, solved_notebook, with_mistake
-from autograder.samples.optimizers import MISTAKES
+from autograder.publish.samples import make_sample_class, solved_notebook, with_mistake
+from autograder.publish.samples.optimizers import MISTAKES
 from grading_helpers import points
 
 pytestmark = pytest.mark.slow

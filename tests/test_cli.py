@@ -4,7 +4,7 @@ import csv
 import pytest
 
 from autograder.cli import main
-from autograder.samples import solved_notebook, with_mistake
+from autograder.publish.samples import solved_notebook, with_mistake
 from grading_helpers import feedback_text, grade_sample_class, points
 
 ASSIGNMENT = "optimizers"

@@ -17,8 +17,8 @@ import pytest
 import class_builders as lms
 from autograder.cli import main
 from grading_helpers import points
-from autograder.samples import solved_notebook, with_mistake
-from autograder.samples.optimizers import MISTAKES
+from autograder.publish.samples import solved_notebook, with_mistake
+from autograder.publish.samples.optimizers import MISTAKES
 from autograder.settings import COURSE_ROOT
 
 pytestmark = pytest.mark.slow
@@ -51,7 +51,7 @@ def grade(tmp_path, given, *args, code=0):
 def same_class(tmp_path, folder, archive, *args, **kw):
     """Is the class read from its folder and from its zip the same, file for file? (Grading
     takes only what intake reads, so the other form grades alike.)"""
-    from autograder.intake import read_class
+    from autograder.grade.intake import read_class
 
     def read(path, name):
         intake = read_class(path, A, tmp_path / name, *args, **kw)
@@ -101,7 +101,7 @@ def test_moodle_folders_with_its_grading_worksheet_as_roster(tmp_path, notebooks
         "Participant 7001,Ada Early,early@uni.example,Submitted,,17,\"Thursday, 19 November 2026, 12:00 PM\"\n"
         "Participant 7002,Bo Late,late@uni.example,Submitted,,17,\"Saturday, 21 November 2026, 5:00 AM\"\n"
         "Participant 7003,Cy Absent,absent@uni.example,No submission,,17,-\n")
-    from autograder.roster import read_roster
+    from autograder.grade.roster import read_roster
     same_class(tmp_path, folder, lms.zip_folder(folder, tmp_path / "moodle.zip"), roster=read_roster(worksheet))
     rows, _ = grade(tmp_path, folder, "--roster", str(worksheet), code=0)
     assert set(rows) == {"early", "late", "absent"}

@@ -3,7 +3,7 @@ import csv
 
 import pytest
 
-from autograder.report import GRADES_COLUMNS
+from autograder.grade.report import GRADES_COLUMNS
 
 from grading_helpers import feedback_text, grade_sample_class, points
 

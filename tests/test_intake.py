@@ -9,8 +9,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 import class_builders as lms
-from autograder.intake import read_class
-from autograder.roster import read_roster
+from autograder.grade.intake import read_class
+from autograder.grade.roster import read_roster
 from autograder.settings import COURSE_ROOT
 
 A = "optimizers"

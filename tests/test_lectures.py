@@ -157,7 +157,7 @@ def test_every_exercise_is_followed_by_its_folded_answer(lecture):
 @pytest.mark.parametrize("lecture", LECTURES, ids=IDS)
 def test_answers_stay_out_of_the_slides(lecture):
     """Is every answer cell marked so the slides leave it out ('answer' tag, removed by course slides)?"""
-    from autograder.slides import SLIDE_REMOVED_TAGS
+    from autograder.publish.slides import SLIDE_REMOVED_TAGS
 
     assert "answer" in SLIDE_REMOVED_TAGS
     nb = _read(lecture)

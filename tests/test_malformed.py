@@ -10,7 +10,7 @@ import pytest
 
 from autograder.cli import main
 from grading_helpers import points
-from autograder.samples import solved_notebook
+from autograder.publish.samples import solved_notebook
 
 pytestmark = pytest.mark.slow
 

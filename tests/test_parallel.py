@@ -8,9 +8,9 @@ import nbformat
 import pytest
 
 from autograder.cli import main
-from autograder.grading import grade_class
-from autograder.samples import solved_notebook, with_mistake
-from autograder.samples.optimizers import MISTAKES
+from autograder.grade.class_run import grade_class
+from autograder.publish.samples import solved_notebook, with_mistake
+from autograder.publish.samples.optimizers import MISTAKES
 from autograder.settings import GradingSettings
 from grading_helpers import points
 

@@ -12,7 +12,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from autograder.cli import main
 from grading_helpers import points
-from autograder.samples import solved_notebook
+from autograder.publish.samples import solved_notebook
 
 pytestmark = pytest.mark.slow
 
@@ -110,8 +110,8 @@ def rows_good(graded):
 def test_nbgraders_own_failure_is_put_in_words(tmp_path, tamper, words):
     """Run plain nbgrader autograde on a notebook whose metadata it cannot use: is its failure
     (not "see the above traceback") named, with what the TA can do?"""
-    from autograder.release import make_api
-    from autograder.worker import explain_failure
+    from autograder.settings import make_api
+    from autograder.grade.submission import explain_failure
 
     source = nbformat.v4.new_notebook(cells=[
         new_code_cell("def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION",

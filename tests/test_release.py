@@ -9,7 +9,7 @@ import sys
 import nbformat
 import pytest
 
-from autograder.release import assignments, release
+from autograder.publish.release import assignments, release
 from course.feedback import DATA_NAME
 from autograder.settings import COURSE_ROOT
 

@@ -1,4 +1,4 @@
-"""Readable renderings (autograder.render): executed lectures with outputs, their size and device, never stale."""
+"""Readable renderings (autograder.publish.render): executed lectures with outputs, their size and device, never stale."""
 from __future__ import annotations
 
 import json
@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.render import fingerprint, render_lectures, rendering_of, stale_renderings
+from autograder.publish.render import fingerprint, render_lectures, rendering_of, stale_renderings
 
 ROOT = Path(__file__).resolve().parents[1]
 LECTURES = ROOT / "course" / "lectures"
@@ -96,7 +96,7 @@ def test_renderings_are_in_the_student_bundle(tmp_path):
     """Does the zip students receive carry the renderings, so they can read without running anything?"""
     import zipfile
 
-    from autograder.bundle import build_student_bundle
+    from autograder.publish.bundle import build_student_bundle
 
     names = zipfile.ZipFile(build_student_bundle(tmp_path / "s.zip")).namelist()
     for lecture in sorted(LECTURES.glob("*.ipynb")):

@@ -1,4 +1,5 @@
-"""The sandbox, the data-only pipe and the integrity rules, without running a notebook."""
+"""The sandbox, the data-only channel and the integrity rules, without running a notebook."""
+import json
 import os
 import subprocess
 import sys
@@ -9,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from autograder.integrity import imports_autograder, library_calls
-from autograder.sandbox import SandboxPolicy, bwrap_available, sandboxed
+from autograder.grade.integrity import imports_autograder, library_calls
+from autograder.sandbox.policy import SandboxPolicy, bwrap_available, sandboxed
 from autograder.settings import COURSE_ROOT
-from autograder.student_server import CodecError, decode, encode
-from autograder.verdicts import HiddenCheck, hidden_blocks, parse_hidden
+from autograder.sandbox.protocol import ProtocolError, decode, encode
+from autograder.grade.verdicts import HiddenCheck, hidden_blocks, parse_hidden
 
 needs_bwrap = pytest.mark.skipif(not bwrap_available(), reason="bubblewrap is not available here")
 
@@ -59,13 +60,38 @@ def test_memory_limit_gives_a_memory_error(tmp_path):
 
 
 def test_codec_rebuilds_plain_objects():
-    """Does data cross the pipe as plain arrays, tensors, dicts and numbers, exactly?"""
+    """Does data cross the channel as plain arrays, tensors, dicts, numbers and random
+    generators, exactly (a generator goes on drawing what the original draws)?"""
+    rng = np.random.default_rng(7)
     value = {"step": 3, "m": np.arange(6.0).reshape(2, 3), "t": torch.tensor([1.5, -2.0], dtype=torch.float32),
-             "meta": torch.empty(2, 2, device="meta"), (1, "k"): [None, True, 2.5, float("nan")]}
-    back = decode(encode(value))
+             "meta": torch.empty(2, 2, device="meta"), (1, "k"): [None, True, 2.5, float("nan")], "rng": rng}
+    back = decode(json.loads(json.dumps(encode(value))))
     assert back["step"] == 3 and np.array_equal(back["m"], value["m"]) and back["m"].dtype == np.float64
     assert back["t"].dtype == torch.float32 and torch.equal(back["t"], value["t"])
     assert back["meta"].device.type == "meta" and np.isnan(back[(1, "k")][3])
+    assert np.array_equal(back["rng"].random(5), rng.random(5))
+
+
+def test_a_frame_that_stalls_half_way_costs_its_deadline():
+    """Does a reader give up at its deadline when the other side sends half a frame and stops,
+    and say so when the other side is gone?"""
+    import socket
+    import time
+
+    from autograder.sandbox.protocol import PeerGone, receive, send
+
+    ours, theirs = socket.socketpair()
+    theirs.sendall(b"\0\0\0\0\0\0\0\x10{")  # 16 bytes announced, 1 sent
+    began = time.monotonic()
+    with pytest.raises(TimeoutError):
+        receive(ours, time.monotonic() + 0.5)
+    assert time.monotonic() - began < 5
+    theirs.close()
+    with pytest.raises(PeerGone):
+        receive(ours, time.monotonic() + 5)
+    left, right = socket.socketpair()
+    send(left, {"op": "call", "args": [1, 2.5, "x"]})
+    assert receive(right, time.monotonic() + 5) == {"op": "call", "args": [1, 2.5, "x"]}
 
 
 def test_codec_refuses_objects_with_behaviour():
@@ -74,7 +100,7 @@ def test_codec_refuses_objects_with_behaviour():
     class Liar:
         def __eq__(self, other):
             return True
-    with pytest.raises(CodecError):
+    with pytest.raises(ProtocolError):
         encode(Liar())
 
     class LyingArray(np.ndarray):
@@ -82,7 +108,7 @@ def test_codec_refuses_objects_with_behaviour():
             return np.ones_like(self, dtype=bool)
     back = decode(encode(np.zeros(3).view(LyingArray)))
     assert type(back) is np.ndarray
-    with pytest.raises(CodecError):
+    with pytest.raises(ProtocolError):
         decode({"__nd__": ["float64", [1000], "AAAA", False]})  # size does not match the shape
 
 
@@ -120,7 +146,7 @@ def test_every_hidden_block_in_the_solutions_is_in_the_agreed_form():
 def test_a_venv_or_clone_under_tmp_stays_visible(monkeypatch, tmp_path):
     """When the interpreter's environment lives under /tmp (a clone or venv there), does the
     sandbox bind it back over its empty /tmp, before hiding the checks?"""
-    from autograder import sandbox
+    from autograder.sandbox import policy as sandbox
 
     venv = Path("/tmp") / "some-clone" / ".venv"
     monkeypatch.setattr(sandbox.sys, "prefix", str(venv))
@@ -141,8 +167,8 @@ def test_home_and_the_rest_of_the_repository_are_out_of_sight(tmp_path, monkeypa
     objects hold the solutions)?"""
     import course
 
-    from autograder.grading import _hidden_paths
-    from autograder.settings import COURSE_ROOT, GradingSettings
+    from autograder.sandbox.policy import hidden_paths
+    from autograder.settings import COURSE_ROOT
 
     home = tmp_path / "home"
     (home / ".ssh").mkdir(parents=True)
@@ -150,7 +176,7 @@ def test_home_and_the_rest_of_the_repository_are_out_of_sight(tmp_path, monkeypa
     monkeypatch.setenv("HOME", str(home))
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    hidden = _hidden_paths(COURSE_ROOT, GradingSettings(), tmp_path / "out", tmp_path / "subs")
+    hidden = hidden_paths(COURSE_ROOT, "solutions", tmp_path / "out", tmp_path / "subs")
     root = Path(course.__file__).resolve().parent.parent
     code = "\n".join([
         "import os, course, numpy",

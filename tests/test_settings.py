@@ -61,7 +61,7 @@ def test_instructors_nbgrader_config_is_honoured_by_release_and_grading(tmp_path
     import nbformat
     from nbformat.v4 import new_code_cell, new_notebook
 
-    from autograder.release import release
+    from autograder.publish.release import release
     from autograder.settings import COURSE_ROOT, GradingSettings, instructor_settings, nbgrader_config
 
     assert instructor_settings(COURSE_ROOT) == GradingSettings()  # the repository's file adds nothing

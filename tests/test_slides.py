@@ -1,4 +1,4 @@
-"""Slides (``autograder.slides.export_slides``): reveal.js decks that work offline.
+"""Slides (``autograder.publish.slides.export_slides``): reveal.js decks that work offline.
 
 The browser half (a deck opened in Chromium, stepped through, no request leaving the
 machine) is ``tests/browser/test_browser_slides.py``.
@@ -14,7 +14,7 @@ from urllib.parse import unquote, urlparse
 import nbformat
 import pytest
 
-from autograder.slides import export_slides
+from autograder.publish.slides import export_slides
 
 PNG = base64.b64encode(bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
                                      "1f15c4890000000d49444154789c6360f80f000001010000ffff03000000"
@@ -201,7 +201,7 @@ def test_each_lecture_also_becomes_a_page_that_loads_nothing_from_the_network(ex
 
 def test_a_current_rendering_is_used_instead_of_executing_again(tmp_path):
     """When a lecture's rendering is current, do the slides show its outputs without running the lecture?"""
-    from autograder.render import fingerprint, rendering_of
+    from autograder.publish.render import fingerprint, rendering_of
 
     lectures = tmp_path / "lectures"
     source = lecture(lectures / "01_rendered.ipynb", [code("raise SystemExit('never executed')")])

@@ -5,8 +5,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from autograder.intake import read_class
-from autograder.submissions import SubmissionsError
+from autograder.grade.intake import read_class
+from autograder.grade.submissions import SubmissionsError
 
 
 def find_submissions(path, assignment, scratch):

@@ -13,7 +13,7 @@ import pytest
 
 from autograder.checks.catalogue import catalogue
 from autograder.checks.visible import Session
-from autograder.release import assignments
+from autograder.publish.release import assignments
 from autograder.settings import COURSE_ROOT
 from course.feedback import DATA_NAME, LIKELY, Explainer
 

@@ -1,14 +1,24 @@
-"""Calling student code from a check: quietly, on copies, turning every failure into words."""
+"""Calling student code from a check: quietly, on copies, turning every failure into words.
+
+A check is given the student's function explicitly. In a plain nbgrader kernel that is the
+function itself; under ``course grade`` it is a stand-in for the function, which lives in a
+sandboxed process (:mod:`autograder.grade.stand_ins`). Either way :func:`as_student` gives the check
+a :class:`StudentCode`: call it like the function, and ask it for what a check may need beyond
+one call, the same way in both places: a whole update-rule trajectory, the time the student's
+own code took, another function of the same notebook.
+"""
 from __future__ import annotations
 
 import contextlib
 import io
+import time
 import traceback
 import warnings
 
 import numpy as np
 
-__all__ = ["StudentError", "call_student", "to_float64", "describe_exception"]
+__all__ = ["StudentError", "StudentCode", "LocalFunction", "as_student", "call_student", "student_error",
+           "to_float64", "describe_exception", "sibling"]
 
 
 class StudentError(Exception):
@@ -26,6 +36,18 @@ def describe_exception(exc: BaseException) -> str:
     return text
 
 
+def student_error(exc: BaseException) -> StudentError:
+    """What an exception raised by the student's code means, as a :class:`StudentError`."""
+    if isinstance(exc, StudentError):
+        return exc
+    if isinstance(exc, NotImplementedError):
+        return StudentError("not implemented yet (the function still raises NotImplementedError: "
+                            "replace the stub with your code)")
+    if isinstance(exc, RecursionError):
+        return StudentError("infinite recursion: " + describe_exception(exc))
+    return StudentError("raised " + describe_exception(exc))
+
+
 def call_student(fn, *args, **kwargs):
     """Call ``fn``; its warnings and prints are swallowed (stderr would cost a graded cell
     its points), and any exception becomes a :class:`StudentError` that says what happened."""
@@ -37,13 +59,14 @@ def call_student(fn, *args, **kwargs):
                 contextlib.redirect_stderr(sink):
             warnings.simplefilter("ignore")
             return fn(*args, **kwargs)
-    except NotImplementedError as exc:
-        raise StudentError("not implemented yet (the function still raises "
-                           "NotImplementedError: replace the stub with your code)") from exc
-    except RecursionError as exc:
-        raise StudentError("infinite recursion: " + describe_exception(exc)) from exc
+    except StudentError:
+        raise
     except Exception as exc:  # noqa: BLE001 - any student error becomes feedback
-        raise StudentError("raised " + describe_exception(exc)) from exc
+        raise student_error(exc) from exc
+
+
+def not_an_array(what: str, type_name: str) -> StudentError:
+    return StudentError(f"{what} is not an array of numbers ({type_name})")
 
 
 def to_float64(value, what: str = "the returned value") -> np.ndarray:
@@ -60,23 +83,79 @@ def to_float64(value, what: str = "the returned value") -> np.ndarray:
     try:
         array = np.array(value, dtype=np.float64, copy=True)
     except (TypeError, ValueError) as exc:
-        raise StudentError(f"{what} is not an array of numbers ({type(value).__name__})") from exc
+        raise not_an_array(what, type(value).__name__) from exc
     return array
 
 
-def sibling(fn, name: str):
-    """The student's function ``name``, defined in the same notebook as ``fn``.
+def wrong_shape(step: int, shape, expected) -> StudentError:
+    return StudentError(f"step {step} returned shape {tuple(shape)}, expected {tuple(expected)}")
 
-    A check of a backward pass needs the student's own forward pass (the cache between them is
-    theirs), while a hidden test names one function. ``fn`` is either the student's function
-    itself (its module globals are the notebook's namespace) or a stand-in for it that reaches
-    the student's process (an object with ``process`` and ``__name__``, built as
-    ``type(fn)(process, name)``); either way ``name`` is looked up where ``fn`` lives.
-    """
-    process = getattr(fn, "process", None)
-    if process is not None:
-        return type(fn)(process, name)
-    found = getattr(fn, "__globals__", {}).get(name)
-    if not callable(found):
-        raise StudentError(f"needs your {name} too, and it is not defined: run its cell and keep its name")
-    return found
+
+class StudentCode:
+    """What a check is given for the student's function ``__name__``: call it like the
+    function; :meth:`trajectory`, :meth:`timed` and :meth:`sibling` are what else it offers."""
+
+    __name__ = "function"
+
+    def __call__(self, *args, **kwargs):
+        raise NotImplementedError
+
+    def trajectory(self, param: np.ndarray, grads: list, hyper: dict):
+        """``(path, state)``: the update rule called once per gradient, each time on fresh
+        copies of the current parameter and the gradient, one ``state`` dict throughout;
+        ``path`` stacks the start and every step's float64 result. Raises
+        :class:`StudentError` in the words of the step that went wrong."""
+        raise NotImplementedError
+
+    def timed(self, *args, limit: float | None = None, **kwargs):
+        """``(result, seconds)``: one call, and the seconds the student's own code took
+        (``limit``: the seconds this call may take, when the check allows more than usual)."""
+        raise NotImplementedError
+
+    def sibling(self, name: str) -> "StudentCode":
+        """The student's function ``name`` from the same notebook (a backward pass needs the
+        student's own forward pass)."""
+        raise NotImplementedError
+
+
+class LocalFunction(StudentCode):
+    """The student's function itself, in this process (a plain nbgrader kernel, a test)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.__name__ = getattr(fn, "__name__", "function")
+
+    def __call__(self, *args, **kwargs):
+        return self.fn(*args, **kwargs)
+
+    def trajectory(self, param, grads, hyper):
+        state: dict = {}
+        path, current = [param.copy()], param.copy()
+        for k, grad in enumerate(grads, start=1):
+            out = call_student(self.fn, current.copy(), grad.copy(), state, **hyper)
+            current = to_float64(out, f"the value returned at step {k}")
+            if current.shape != param.shape:
+                raise wrong_shape(k, current.shape, param.shape)
+            path.append(current.copy())
+        return np.stack(path), state
+
+    def timed(self, *args, limit=None, **kwargs):
+        start = time.perf_counter()
+        value = call_student(self.fn, *args, **kwargs)
+        return value, time.perf_counter() - start
+
+    def sibling(self, name):
+        found = getattr(self.fn, "__globals__", {}).get(name)
+        if not callable(found):
+            raise StudentError(f"needs your {name} too, and it is not defined: run its cell and keep its name")
+        return LocalFunction(found)
+
+
+def as_student(fn) -> StudentCode:
+    """``fn`` as a :class:`StudentCode` (a stand-in already is one)."""
+    return fn if isinstance(fn, StudentCode) else LocalFunction(fn)
+
+
+def sibling(fn, name: str) -> StudentCode:
+    """The student's function ``name``, defined in the same notebook as ``fn``."""
+    return as_student(fn).sibling(name)

@@ -2,7 +2,7 @@
 
 A backward pass consumes the cache of the student's own forward pass, so each check runs the
 pair: the forward named beside the backward in the student's notebook (see
-:func:`.calls.sibling`), then the backward on a random ``dout``. A wrong dx is also compared
+:meth:`.calls.StudentCode.sibling`), then the backward on a random ``dout``. A wrong dx is also compared
 with a numeric gradient (central differences) of the student's own forward, which tells a
 wrong backward from a right backward of a wrong forward.
 """

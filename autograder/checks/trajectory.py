@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .calls import StudentError, call_student, to_float64
+from .calls import StudentError, as_student
 
 __all__ = ["Case", "random_cases", "run_numpy", "compare", "Mismatch"]
 
@@ -71,20 +71,17 @@ def run_numpy(step_fn, case: Case, student: bool = False):
     """The trajectory ``(num_steps + 1, *shape)`` and final state of ``step_fn`` on ``case``.
 
     Every call gets fresh copies of the parameter and gradient, so a function that updates
-    them in place cannot disturb the comparison.
+    them in place cannot disturb the comparison. ``student``: ``step_fn`` is the student's
+    (:meth:`~.calls.StudentCode.trajectory`: its failures become :class:`StudentError`).
     """
     param, grads = case.arrays()
+    if student:
+        return as_student(step_fn).trajectory(param, grads, case.hyper)
     state: dict = {}
     path = [param.copy()]
     current = param.copy()
-    for k, grad in enumerate(grads, start=1):
-        if student:
-            out = call_student(step_fn, current.copy(), grad.copy(), state, **case.hyper)
-            current = to_float64(out, f"the value returned at step {k}")
-            if current.shape != param.shape:
-                raise StudentError(f"step {k} returned shape {current.shape}, expected {param.shape}")
-        else:
-            current = np.asarray(step_fn(current.copy(), grad.copy(), state, **case.hyper))
+    for grad in grads:
+        current = np.asarray(step_fn(current.copy(), grad.copy(), state, **case.hyper))
         path.append(current.copy())
     return np.stack(path), state
 

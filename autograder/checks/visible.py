@@ -91,7 +91,7 @@ class _NoIPython:
 
 def _hidden_targets(source: str) -> tuple[str, list[str]]:
     """The cell without its hidden block, and the student names the hidden checks test."""
-    from ..verdicts import HIDDEN, parse_hidden
+    from ..grade.verdicts import HIDDEN, parse_hidden
 
     targets = []
     for match in HIDDEN.finditer(source):

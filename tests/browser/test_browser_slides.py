@@ -35,7 +35,7 @@ def deck(chromium_path, tmp_path_factory):
     shutil.copy2(lecture, lectures / lecture.name)
     out = tmp_path_factory.mktemp("slides")
     done = subprocess.run(
-        [sys.executable, "-c", "import sys; from autograder.slides import export_slides; "
+        [sys.executable, "-c", "import sys; from autograder.publish.slides import export_slides; "
          "print(*export_slides(sys.argv[1], sys.argv[2], quick=True), sep='\\n')", str(lectures), str(out)],
         cwd=REPO, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -28,8 +28,8 @@ import nbformat
 import pytest
 
 import lab_page
-from autograder.bundle import INSTRUCTOR_PLUGINS, build_student_bundle
-from autograder.samples import mistakes_for, solved_notebook, with_mistake
+from autograder.publish.bundle import INSTRUCTOR_PLUGINS, build_student_bundle
+from autograder.publish.samples import mistakes_for, solved_notebook, with_mistake
 from lab_server import LabServer
 
 pytestmark = pytest.mark.browser
