@@ -4,8 +4,10 @@
     .venv/bin/python -m benchmarks.widget_latency --only optimizer --pace 250
 
 Each figure is built live in this process (``static=False``, its settings computed ahead in
-a thread as in a notebook) with data like its lecture's, a browser view is simulated (the
-kernel sends its messages, recorded here instead of a websocket), and every control is
+a thread as in a notebook) with data like its lecture's (the generated shapes images of
+:func:`course.data.image_split`; smaller models and fewer epochs where a lecture trains), a
+browser view is simulated (the kernel sends its messages, recorded here instead of a
+websocket), and every control is
 moved as a person moves it: a slider three steps along (and back), a drop-down to its next
 options, a multiple selection toggled, ``--settle`` s after the view started, one move every
 ``--pace`` ms and ``--switch`` ms before the first move on another control. A move is timed from the assignment
@@ -73,15 +75,24 @@ def _drive(label: str, figure, results) -> None:
 
 
 def threshold(results):
-    from sklearn.linear_model import LogisticRegression
+    import torch
 
-    from course.data import load_digits_arrays
+    from course.data import image_split
+    from course.models import CNN
+    from course.training import fit, predict
     from course.widgets.metrics import threshold_explorer
 
-    X, y = load_digits_arrays()
-    y = (y == 8).astype(int)
-    scores = LogisticRegression(max_iter=300).fit(X[:300], y[:300]).predict_proba(X[300:])[:, 1]
-    _drive("threshold explorer (L1)", threshold_explorer(y[300:], scores, static=False), results)
+    # lecture 1: a CNN's probability of "ring" (class 1 of the shapes) on the test images, at
+    # the lecture's CPU size of the test split (1000 images); fewer training images and epochs
+    split = image_split(n_train=500, n_val=200, n_test=1000, seed=0)
+    torch.manual_seed(0)
+    model = CNN(split.num_classes, in_channels=split.X_train.shape[1], width=16, stem_stride=2)
+    fit(model, split.train, torch.nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), lr=3e-3), 3,
+        seed=0, progress=False, device="cpu")
+    positive = 1
+    scores = predict(model, split.X_test).softmax(dim=1)[:, positive].cpu().numpy()
+    y_true = (split.y_test.cpu().numpy() == positive).astype(int)
+    _drive("threshold explorer (L1)", threshold_explorer(y_true, scores, threshold=0.5, static=False), results)
 
 
 def optimizers(results):
@@ -97,21 +108,26 @@ def schedules(results):
 
 
 def batch_noise(results):
-    from course.data import load_digits_arrays
+    from course.data import image_split
     from course.widgets.normalization import batch_noise_explorer
 
-    X, _ = load_digits_arrays()
-    _drive("batch-noise explorer (L3)", batch_noise_explorer(X[:, 36], batch_size=8, static=False), results)
+    # lecture 3: the red channel of the centre pixel of the training images (its CPU size: 2000)
+    split = image_split(n_train=2000, n_val=100, n_test=100, seed=0)
+    _drive("batch-noise explorer (L3)", batch_noise_explorer(split.X_train[:, 0, 16, 16].numpy(), batch_size=8,
+                                                             example=0, feature_name="red channel, centre pixel",
+                                                             static=False), results)
 
 
 def regularization(results):
-    from course.data import digits_split
+    from course.data import image_split
     from course.regularization_grid import sweep
     from course.widgets.regularization import regularization_explorer
 
-    split = digits_split(seed=0, standardized=False, n_train=256)
-    runs = sweep(split.train, split.val, 10, dropouts=[0.0, 0.3, 0.6], weight_decays=[0.0, 1.0, 3.0], num_epochs=5,
-                 test_data=split.test, width=64, lr=3e-3, progress=False, device="cpu")
+    # lecture 4's full grid on its 250 training images (an MLP on the pixels instead of its CNN,
+    # 10 epochs instead of 30: the figure's data has the same shape)
+    split = image_split(n_train=250, n_val=500, n_test=1000, seed=0)
+    runs = sweep(split.train, split.val, split.num_classes, dropouts=[0.0, 0.25, 0.5], weight_decays=[0.0, 0.5, 2.0],
+                 num_epochs=10, test_data=split.test, width=64, lr=3e-3, progress=False, device="cpu")
     _drive("regularization grid (L4)", regularization_explorer(runs, static=False), results)
 
 

@@ -11,7 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from course.optimizer_paths import MAX_STEPS, NUM_EXAMPLES, optimizer_paths
+from course.optimizer_paths import MAX_STEPS, NUM_EXAMPLES, OPTIMIZERS, optimizer_paths
+from course.surfaces import SURFACES
+from course.widgets.controls import control_grid, grid_index
+from course.widgets.explorer import FLUSH
 from course.widgets.live import LiveFigure
 from course.widgets.optimizers import optimizer_explorer
 
@@ -120,17 +123,54 @@ def test_everything_one_move_away_is_computed_ahead(live):
 
 def test_moved_control_comes_first_ahead(live):
     """After the surfaces' contours (rendered once), are the next values of the control just
-    moved first in line ahead, on the side it moved to first (a person pressing a key presses it
-    again)?"""
+    moved first in line ahead, in windows of their own, on the side it moved to first (a person
+    pressing a key presses it again)?"""
     values = live.figure.values()  # beta 0.9, just moved down from 0.93
     items = list(live.figure.explorer.ahead(values, moved="beta", previous={**values, "beta": 0.93}))
     assert [setting["surface"] for kind, _, setting in items[:3]] == ["Rosenbrock", "Ill-conditioned quadratic",
                                                                      "Saddle"]
     assert all(kind == "background" for kind, _, _ in items[:3])
-    betas = [(name, setting["beta"]) for kind, name, setting in items[3:9]]
-    assert betas == [("Momentum", 0.85), ("Adam", 0.85), ("Momentum", 0.93), ("Adam", 0.93),
-                     ("Momentum", 0.8), ("Adam", 0.8)]
-    assert items[9][2]["beta"] == 0.9  # then every control's nearest values
+    betas = [(name, setting["beta"]) for kind, name, setting in items[3:7]]
+    assert betas == [("Momentum", 0.85), ("Adam", 0.85), ("Momentum", 0.93), ("Adam", 0.93)]
+    assert items[7] == FLUSH
+    assert [(name, setting["beta"]) for kind, name, setting in items[8:10]] == [("Momentum", 0.8), ("Adam", 0.8)]
+    assert items[10] == FLUSH
+    assert items[11][2]["beta"] == 0.9  # then what one move of any control reaches
+
+
+def test_after_the_first_window_every_surface_and_optimizer_is_in_the_browser(live):
+    """After the first render and the first window computed ahead (before any slider's farther
+    values), does a move to any surface, the choice of any other optimizer, on this surface or
+    after a move of the surface, and a step of any slider send nothing (the browser has it all)?
+    And after a person's move, do the first windows ahead of the new setting do the same?"""
+    figure = live.figure
+    figure.canvas._message(None, {"type": "ready"}, [])
+    figure.compute_ahead(windows=1)
+    live.take()
+
+    def every_move_is_in_the_browser():
+        start = figure.values()
+        moves = [{"surface": surface} for surface in SURFACES if surface != start["surface"]]
+        moves += [{"optimizers": start["optimizers"] + (name,)} for name in OPTIMIZERS
+                  if name not in start["optimizers"]]
+        moves += [{"surface": "Saddle", "optimizers": start["optimizers"] + ("NAdam",)}]
+        for control in ("lr_sgd", "lr_adaptive", "beta", "schedule", "batch_size"):
+            grid = control_grid(figure.controls[control])
+            here = grid_index(figure.controls[control], start[control])
+            moves += [{control: grid[i]} for i in (here - 1, here + 1) if 0 <= i < len(grid)]
+        for move in moves:
+            figure.set(**move)
+            assert live.take() == [], move
+            figure.set(**{name: start[name] for name in move})
+            live.take()
+
+    every_move_is_in_the_browser()
+    previous = figure.values()
+    figure.set(batch_size=64)  # one step: in the browser already (above)
+    assert live.take() == []
+    figure.compute_ahead(moved="batch_size", previous=previous, windows=3)  # its next values, then one move
+    live.take()
+    every_move_is_in_the_browser()
 
 
 def test_the_thread_ahead_gives_way_and_keeps_up():

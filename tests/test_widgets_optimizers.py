@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from course.optimizer_paths import MAX_STEPS, NUM_EXAMPLES, OPTIMIZERS, optimize
 from course.schedules import SCHEDULES, lr_curve
 from course.surfaces import SURFACES
 from course.widgets.controls import control_grid
+from course.widgets.explorer import FLUSH
 from course.widgets.optimizers import (BETAS, OPTIMIZER_COLORS, OptimizerExplorer, optimizer_controls,
                                        optimizer_explorer, schedule_explorer)
 
@@ -74,3 +76,24 @@ def test_schedule_explorer_sends_the_multipliers():
     assert [layer["name"] for layer in explorer.shown_layers(values)] == ["inverse-time", "cosine"]
     static = schedule_explorer(static=True)
     assert set().union(*(s["schedules"] for s in static.settings)) == set(SCHEDULES)
+
+
+def test_the_first_window_ahead_costs_one_run_per_optimizer():
+    """Is the first window ahead (every surface for the shown optimizers, every other optimizer on
+    every surface, one step of every control) computed in one torch run per optimizer (L-BFGS: one
+    per setting, its step looks at all parameters; so does reduce-on-plateau), not one per setting?"""
+    controls = optimizer_controls(surface="Saddle", lr_sgd=10 ** -3.75, lr_adaptive=10 ** -2.75, beta=0.3,
+                                  schedule="cosine", batch_size=64)
+    explorer = OptimizerExplorer(controls)
+    values = explorer.values()
+    items = list(itertools.takewhile(lambda item: item != FLUSH, explorer.ahead(values)))
+    layers = [(name, setting) for kind, name, setting in items if kind == "layer"]
+    on_surfaces = {(name, setting["surface"]) for name, setting in layers
+                   if setting == {**values, "surface": setting["surface"]}}
+    shown_here = {(name, "Saddle") for name in values["optimizers"]}  # computed with the first render
+    assert on_surfaces >= {(name, surface) for name in OPTIMIZERS for surface in SURFACES} - shown_here
+    lbfgs = [setting for name, setting in layers if name == "L-BFGS"]
+    assert len(lbfgs) == 3 + 2  # the other surfaces, the batch sizes either side
+    results = list(explorer.compute_ahead(layers, lambda: None))
+    assert sum(len(result) for result in results) == len(layers)
+    assert len(results) <= (len(OPTIMIZERS) - 1) + len(lbfgs) + 1  # + 1: paths already computed, if any

@@ -15,7 +15,8 @@ A lecture's explorer subclasses :class:`Explorer` and says
 :meth:`Explorer.show` returns a :class:`~course.widgets.live.LiveFigure` in a live notebook
 and a :class:`~course.widgets.static.StaticFigure` headless. Live, every setting a control
 can reach is computed ahead (:meth:`Explorer.ahead`, nearest first; an explorer whose
-settings are too many to compute all overrides it and :meth:`Explorer.compute_ahead`).
+settings are too many to compute all overrides it and :meth:`Explorer.compute_ahead`, and
+may cut the list into windows computed one after the other with :data:`FLUSH`).
 """
 from __future__ import annotations
 
@@ -33,10 +34,12 @@ from .controls import browser_value, control_grid, control_values, default_setti
 from .layers import LayerData, draw_layer, legend_handles
 from .static import StaticFigure, figure_png, is_static
 
-__all__ = ["Explorer", "settings_key"]
+__all__ = ["Explorer", "settings_key", "FLUSH"]
 
-#: a setting to compute ahead: ("background", None, values) or ("layer", name, values)
+#: a setting to compute ahead: ("background", None, values) or ("layer", name, values); or
+#: ("flush", None, None): compute the layers listed so far (together) before going on
 Item = tuple
+FLUSH: Item = ("flush", None, None)
 
 
 def settings_key(controls: Mapping, head: Sequence[str], deps: Sequence[str], values: Mapping) -> str:

@@ -6,7 +6,8 @@ current setting, then everything computed so far; a thread keeps computing the s
 the controls can reach (:meth:`~course.widgets.explorer.Explorer.ahead`, nearest first)
 and sends each as it is done. So the browser redraws a slider step from data it already
 has; only a setting not yet computed waits for the kernel, which then computes it at once
-(the thread pauses meanwhile). The thread also waits while a cell runs (a training cell
+(the thread pauses meanwhile, then drops what it was computing and starts over from the new
+setting: what is near it comes first). The thread also waits while a cell runs (a training cell
 gets the CPU to itself; with Run All the figures compute ahead once the cells are done), and
 while the figure a person moved last computes ahead (it has the person's attention).
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import atexit
 import base64
 import itertools
+import os
 import threading
 import time
 import weakref
@@ -74,8 +76,30 @@ def _stop_all() -> None:
         figure.stop()
 
 
+YIELD_EVERY = 0.002  # seconds of work ahead between two sleeps that hand the interpreter over
+_sched_yield = getattr(os, "sched_yield", lambda: None)
+_last_sleep = 0.0
+
+
+def _yield_interpreter() -> None:
+    """Let the kernel's thread take the interpreter now, not at the next 5 ms switch: a
+    ``sched_yield`` (about a microsecond: the interpreter is released, and taken by a thread
+    that waits for it) at every call, and a ``sleep(0)`` (about 0.1 ms, a surer hand-over) every
+    ``YIELD_EVERY`` s. Sleeping at every step of a path would cost a third of its time."""
+    global _last_sleep
+    _sched_yield()
+    now = time.perf_counter()
+    if now - _last_sleep >= YIELD_EVERY:
+        time.sleep(0)
+        _last_sleep = time.perf_counter()
+
+
 class _Stopped(Exception):
     pass
+
+
+class _Replanned(Exception):
+    """A person's change made a newer plan: the computation in progress is dropped."""
 
 
 class LiveFigure:
@@ -218,7 +242,7 @@ class LiveFigure:
         a cell runs, and while the figure moved last (another one) computes ahead."""
         if self._stopped:
             raise _Stopped
-        time.sleep(0)  # hand the interpreter to the kernel's thread now, not at the next 5 ms switch
+        _yield_interpreter()
         self._free.wait()
         while not _NO_CELL_RUNNING.wait(0.5):
             if self._stopped:
@@ -260,34 +284,50 @@ class LiveFigure:
                 done_with = generation
 
     def compute_ahead(self, values: Mapping | None = None, moved: str | None = None,
-                      generation: int | None = None, previous: Mapping | None = None) -> None:
+                      generation: int | None = None, previous: Mapping | None = None,
+                      windows: int | None = None) -> None:
         """Compute (and send) every setting the explorer lists ahead of ``values`` (``moved`` from
-        ``previous``); stops early when a change makes a newer plan (``generation``)."""
+        ``previous``); stops early when a change makes a newer plan (``generation``), or after
+        the first ``windows`` windows (the explorer ends a window with a ``"flush"`` item: what
+        it listed so far is computed before it goes on; the layers shown now are in the first)."""
         explorer = self.explorer
         values = self.values() if values is None else values
         current = (lambda: True) if generation is None else (lambda: generation == self._generation)
         run: list = []
+        flushed = 0
+
+        def pause() -> None:
+            self._pause()
+            if not current():  # the settings near the new one come first: drop this computation
+                raise _Replanned
 
         def flush() -> bool:
-            for results in explorer.compute_ahead(run, self._pause):
-                with self._lock:
-                    items = []
-                    for name, setting, data in results:
-                        key = explorer.layer_key(name, setting)
-                        explorer.store(key, data)
-                        items.append((key, data))
-                    self._send_data(items)
-                if not current():
-                    return False
+            try:
+                for results in explorer.compute_ahead(run, pause):
+                    with self._lock:
+                        items = []
+                        for name, setting, data in results:
+                            key = explorer.layer_key(name, setting)
+                            explorer.store(key, data)
+                            items.append((key, data))
+                        self._send_data(items)
+                    if not current():
+                        return False
+            except _Replanned:
+                return False
             run.clear()
             return True
 
         shown = [("layer", layer["name"], values) for layer in explorer.shown_layers(values)
                  if not layer.get("compute")]  # first what the browser has a prefix of, if anything
         for kind, name, setting in itertools.chain(shown, explorer.ahead(values, moved, previous)):
-            if not current():
+            if not current() or (windows is not None and flushed >= windows):
                 return
-            if kind == "background":
+            if kind == "flush":
+                if not flush():
+                    return
+                flushed += 1
+            elif kind == "background":
                 if not flush():
                     return
                 self._pause()
@@ -296,7 +336,8 @@ class LiveFigure:
                     self._send_background(background)
             elif explorer.cached(explorer.layer_key(name, setting)) is None:
                 run.append((name, setting))
-        flush()
+        if windows is None or flushed < windows:
+            flush()
 
     # ----- display ---------------------------------------------------------------------------------
     def png(self) -> bytes:

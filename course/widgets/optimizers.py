@@ -10,7 +10,9 @@ learning-rate multipliers of the schedules in :mod:`course.schedules`.
 Both are drawn by the browser (:mod:`course.widgets.live`): the surfaces' contours are
 rendered once each, the paths and curves sent as arrays. Every value of every control
 one move away from the current setting is computed ahead, so a move shows what is already
-in the browser; the optimizer explorer starts with the control just moved.
+in the browser. The optimizer explorer starts with the next value of the control just
+moved, then computes every surface and every optimizer (one torch run per optimizer: the
+cheapest moves to keep ready), then the sliders' farther values.
 """
 from __future__ import annotations
 
@@ -28,14 +30,15 @@ from ..schedules import SCHEDULES, lr_curve
 from ..surfaces import SURFACES, Surface
 from . import layers as L
 from .controls import control_grid, grid_index, wide
-from .explorer import Explorer
+from .explorer import FLUSH, Explorer
 
 __all__ = ["OPTIMIZER_COLORS", "BETAS", "OptimizerExplorer", "ScheduleExplorer", "optimizer_explorer",
            "schedule_explorer", "draw_surface_axes"]
 
 # one colour per optimizer, the same in every figure (tab10 and two more)
 OPTIMIZER_COLORS = dict(zip(OPTIMIZERS, PATH_COLORS[:10] + ["black", "goldenrod"]))
-AHEAD_WINDOW = 4  # settings computed ahead together first (then 4 times more each time, up to 128)
+#: the controls whose neighbouring values are computed ahead, the surface first (every surface is)
+AHEAD_CONTROLS = ("surface", "lr_sgd", "lr_adaptive", "beta", "schedule", "batch_size")
 #: the momentum/β₁ slider's values: the effective step 1/(1-β) from 1 to 100
 BETAS = (0.0, 0.3, 0.5, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.99)
 
@@ -101,50 +104,72 @@ class OptimizerExplorer(Explorer):
         return data
 
     def ahead(self, values: Mapping, moved: str | None = None, previous: Mapping | None = None):
-        """The settings one move away, most likely first: every surface's contours (rendered
-        once; a render holds the interpreter, which would hold up a person's move later), the
-        next two values of the control just moved (on the side it moved to first), then every
-        control's values for the shown optimizers, nearest first, the other optimizers here
-        after the nearest."""
+        """The settings a person is likely to reach next, in windows computed one after the other
+        (:data:`~course.widgets.explorer.FLUSH` ends one; a window's paths run together, one torch
+        run per optimizer, so a window costs about a run per optimizer in it):
+
+        1. every surface's contours (rendered once; a render holds the interpreter, which would
+           hold up a person's move later);
+        2. the next value of the control just moved on the side it moved to (a person pressing a
+           key presses it again) and the value it came from, then the value after the next;
+        3. one move of any control away: the shown optimizers on every other surface and at the
+           neighbouring values of every control they depend on, then every optimizer not shown, at
+           this setting on every surface (so that the list of optimizers answers at once after a
+           move of the surface too);
+        4. the shown optimizers at every control's values two steps away, then three, ...: a window
+           per distance.
+        """
         shown = [name for name in OPTIMIZERS if name in values["optimizers"]]
-        ranked = []
-        for control in ("lr_sgd", "lr_adaptive", "beta", "batch_size", "schedule", "surface"):
-            grid = control_grid(self.controls[control])
-            here = grid_index(self.controls[control], values[control])
-            side = 0
-            if control == moved and previous is not None:
-                side = here - grid_index(self.controls[control], previous[control])
-            for index, value in enumerate(grid):
-                if index == here:
-                    continue
-                setting = {**values, control: value}
-                distance = abs(index - here) + (0.5 if side and (index - here) * side < 0 else 0)
-                rank = (0 if control == moved and distance <= 2 else 1, distance)
-                if control == "surface":
-                    ranked.append(((-1, abs(index - here)), ("background", None, setting)))
-                ranked += [(rank, ("layer", name, setting)) for name in shown if control in depends_on(name)]
-        ranked += [((1, 1.5), ("layer", name, dict(values))) for name in OPTIMIZERS if name not in shown]
-        ranked.sort(key=lambda item: item[0])
-        seen = set()
-        for _, item in ranked:
-            key = (item[0], item[1], self.layer_key(item[1], item[2]) if item[1] else self.background_key(item[2]))
-            if key not in seen:
-                seen.add(key)
-                yield item
+        shown.sort(key=lambda name: name == "L-BFGS")  # its runs are one per setting: the others first
+        grids = {control: control_grid(self.controls[control]) for control in AHEAD_CONTROLS}
+        here = {control: grid_index(self.controls[control], values[control]) for control in AHEAD_CONTROLS}
+        seen = {self.layer_key(name, values) for name in shown}  # computed first (LiveFigure.compute_ahead)
+
+        def layers(names, control: str, index: int):
+            if not 0 <= index < len(grids[control]):
+                return
+            setting = {**values, control: grids[control][index]}
+            for name in names:
+                key = self.layer_key(name, setting)
+                if control in depends_on(name) and key not in seen:
+                    seen.add(key)
+                    yield "layer", name, setting
+
+        surfaces = sorted(range(len(grids["surface"])), key=lambda index: abs(index - here["surface"]))
+        for index in surfaces[1:]:
+            yield "background", None, {**values, "surface": grids["surface"][index]}
+        if moved in grids and previous is not None:
+            side = int(np.sign(here[moved] - grid_index(self.controls[moved], previous[moved])))
+            for window in (((side, -side), (2 * side,)) if side else ((1, -1), (2, -2))):
+                for step in window:
+                    yield from layers(shown, moved, here[moved] + step)
+                yield FLUSH
+        for name in shown:
+            for index in surfaces[1:]:
+                yield from layers([name], "surface", index)
+            for control in AHEAD_CONTROLS[1:]:
+                for step in (1, -1):
+                    yield from layers([name], control, here[control] + step)
+        for name in OPTIMIZERS:
+            if name not in shown:
+                for index in surfaces:
+                    yield from layers([name], "surface", index)
+        yield FLUSH
+        for distance in range(2, max(len(grid) for grid in grids.values())):
+            for control in AHEAD_CONTROLS[1:]:
+                for step in (distance, -distance):
+                    yield from layers(shown, control, here[control] + step)
+            yield FLUSH
 
     def compute_ahead(self, items: Sequence, pause):
-        """Paths run together where torch allows (:func:`course.optimizer_paths.iter_paths`), a
-        window of the likeliest settings at a time, small first (the nearest ones are not held up
-        by far ones), then larger (more settings per run)."""
-        start, window = 0, AHEAD_WINDOW
-        while start < len(items):
-            chunk, start, window = items[start:start + window], start + window, min(4 * window, 128)
-            wanted: dict = {}
-            for name, values in chunk:
-                wanted.setdefault(self.setting(name, values), []).append((name, values))
-            for result in iter_paths(wanted, pause):
-                yield [(name, values, self._layer_data(setting, path))
-                       for setting, path in result.items() for name, values in wanted[setting]]
+        """A window's paths run together where torch allows (:func:`course.optimizer_paths.iter_paths`:
+        one run per optimizer, L-BFGS one per setting), in the order of each optimizer's first setting."""
+        wanted: dict = {}
+        for name, values in items:
+            wanted.setdefault(self.setting(name, values), []).append((name, values))
+        for result in iter_paths(wanted, pause):
+            yield [(name, values, self._layer_data(setting, path))
+                   for setting, path in result.items() for name, values in wanted[setting]]
 
 
 def optimizer_controls(surface: str = "Beale", optimizers=("Momentum", "RMSprop", "Adam", "L-BFGS"),
