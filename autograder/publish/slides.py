@@ -35,13 +35,8 @@ SLIDE_REMOVED_TAGS = ("remove-cell", "answer")
 ASSETS = "assets"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
-#: the nbconvert reveal template, with every CDN script replaced by the local copies
-TEMPLATE = r"""{%- extends 'index.html.j2' -%}
-
-{%- block html_head_js -%}{%- endblock html_head_js -%}
-{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
-
-{%- block html_head_js_mathjax -%}
+#: MathJax from the local copy, for the deck and the reading page alike
+MATHJAX_BLOCK = r"""{%- block html_head_js_mathjax -%}
 <style>/* the hidden MathML copy for screen readers: MathJax's styles point its script and double-struck
 letters at TeX fonts the trimmed copy lacks; it is never seen, so it takes the page's font */
 .MJX_Assistive_MathML, .MJX_Assistive_MathML * { font-family: serif !important; }</style>
@@ -58,7 +53,15 @@ MathJax.Hub.Config({
 });
 </script>
 <script src="{{ resources.mathjax_url }}"></script>
-{%- endblock html_head_js_mathjax -%}
+{%- endblock html_head_js_mathjax -%}"""
+
+#: the nbconvert reveal template, with every CDN script replaced by the local copies
+TEMPLATE = r"""{%- extends 'index.html.j2' -%}
+
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+
+""" + MATHJAX_BLOCK + r"""
 
 {% block footer_js %}
 <script src="{{ resources.reveal.url_prefix }}/dist/reveal.js"></script>
@@ -96,22 +99,7 @@ PAGE_TEMPLATE = r"""{%- extends 'index.html.j2' -%}
 {%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 
-{%- block html_head_js_mathjax -%}
-<style>/* the hidden MathML copy for screen readers: MathJax's styles point its script and double-struck
-letters at TeX fonts the trimmed copy lacks; it is never seen, so it takes the page's font */
-.MJX_Assistive_MathML, .MJX_Assistive_MathML * { font-family: serif !important; }</style>
-<script type="text/x-mathjax-config">
-MathJax.Hub.Config({
-  TeX: {equationNumbers: {autoNumber: "AMS", useLabelIds: true}},
-  tex2jax: {inlineMath: [["$", "$"], ["\\(", "\\)"]], displayMath: [["$$", "$$"], ["\\[", "\\]"]],
-            processEscapes: true, processEnvironments: true},
-  "HTML-CSS": {availableFonts: [], imageFont: null, preferredFont: null, webFont: "STIX-Web"},
-  messageStyle: "none",
-  showMathMenu: false
-});
-</script>
-<script src="{{ resources.mathjax_url }}"></script>
-{%- endblock html_head_js_mathjax -%}
+""" + MATHJAX_BLOCK + r"""
 """
 
 INDEX = """<!DOCTYPE html>
