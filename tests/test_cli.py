@@ -91,6 +91,26 @@ def test_feedback_for_every_graded_student_and_nbgrader_export(graded):
     assert float(next(r for r in export if r["student_id"] == "perfect")["score"]) == AUTO
 
 
+def test_feedback_pages_are_nbgraders_own_from_the_final_gradebook(graded, tmp_path):
+    """Is each feedback page (rendered in the background while later scores were recorded)
+    byte for byte the page nbgrader's generate_feedback makes from the finished gradebook?"""
+    import shutil
+
+    from autograder.grade.gradebook import grading_api
+    from autograder.settings import COURSE_ROOT, instructor_settings
+
+    rows, out = graded
+    course = shutil.copytree(out / "nbgrader", tmp_path / "nbgrader")
+    shutil.rmtree(course / "feedback")
+    api = grading_api(course, instructor_settings(COURSE_ROOT))
+    graded_ids = [sid for sid, row in rows.items() if row["status"] == "graded"]
+    assert len(graded_ids) >= 3
+    for sid in graded_ids:
+        assert api.generate_feedback(ASSIGNMENT, sid, force=True)["success"], sid
+        nbgraders = (course / "feedback" / sid / ASSIGNMENT / f"{ASSIGNMENT}.html").read_bytes()
+        assert (out / "feedback" / sid / f"{ASSIGNMENT}.html").read_bytes() == nbgraders, sid
+
+
 def test_missing_submissions_folder_is_a_clear_error(tmp_path, capsys):
     """Does `course grade` on a folder that is not there exit 2 with a one-line reason?"""
     assert main(["grade", ASSIGNMENT, str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")]) == 2

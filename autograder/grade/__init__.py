@@ -10,5 +10,5 @@
   :mod:`.verdicts` (hidden blocks, judged outside the student's process), :mod:`.outcome`
   (the typed result: ``Outcome``, ``Status``, ``Incident``), :mod:`.preload`;
 - what a run leaves: :mod:`.results`, :mod:`.report`, :mod:`.class_report`,
-  :mod:`.lms_export`, :mod:`.gradebook`, :mod:`.formgrader`.
+  :mod:`.lms_export`, :mod:`.gradebook`, :mod:`.feedback`, :mod:`.formgrader`.
 """

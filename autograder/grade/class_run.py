@@ -10,8 +10,9 @@ default executor, each parallel job borrows a student host (:mod:`autograder.san
 sandboxed process per job that has imported torch and matplotlib once and forks each
 student's process. As each submission comes back, this process alone has nbgrader score the
 executed notebook (its autograde with execution switched off: ``SaveAutoGrades`` and the
-late-penalty plugin write the one SQLite gradebook, never two writers at once). Rerunning
-regrades idempotently; a resubmission replaces the earlier one.
+late-penalty plugin write the one SQLite gradebook, never two writers at once); its feedback
+page is then rendered in a background process (:mod:`autograder.grade.feedback`) while the
+next scores are recorded. Rerunning regrades idempotently; a resubmission replaces the earlier one.
 """
 from __future__ import annotations
 
@@ -24,10 +25,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from .gradebook import manual_cells, read_gradebook
+from .feedback import FeedbackPool
+from .gradebook import grading_api, manual_cells, read_gradebook
 from .intake import Refusal, read_class
 from .outcome import Incident, Outcome, Status, graded, not_graded
-from ..settings import COURSE_ROOT, GradingSettings, make_api
+from ..settings import COURSE_ROOT, GradingSettings
 from .submission import Job, explain_failure, grade_submission
 from .submissions import Submission
 
@@ -88,24 +90,6 @@ class SequentialExecutor(Executor):
         except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
             future.set_exception(exc)
         return future
-
-
-def grading_api(work: Path, settings: GradingSettings):
-    """nbgrader's API on the grading course ``work`` (``OUT/nbgrader``), scoring only."""
-    from nbconvert.preprocessors import ClearMetadataPreprocessor
-    from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, SaveAutoGrades
-
-    return make_api(work, settings, **{
-        "CourseDirectory.source_directory": "source",
-        "CourseDirectory.release_directory": "release",
-        "CourseDirectory.submitted_directory": "executed",
-        "CourseDirectory.autograded_directory": "autograded",
-        "CourseDirectory.feedback_directory": "feedback",
-        # the notebook was executed by a worker: here nbgrader only scores and records it
-        "Autograde.sanitize_preprocessors": [CheckCellMetadata],
-        "Autograde.autograde_preprocessors": [ClearMetadataPreprocessor, SaveAutoGrades,
-                                              AssignLatePenalties, CheckCellMetadata],
-    })
 
 
 def _prepare_course(assignment: str, work: Path, source_root: Path, settings: GradingSettings):
@@ -189,17 +173,6 @@ def _forget(api, assignment: str, student_id: str) -> None:
             pass
 
 
-def _feedback(api, work: Path, out: Path, assignment: str, student_id: str) -> Path | None:
-    result = api.generate_feedback(assignment, student_id, force=True)
-    html = work / "feedback" / student_id / assignment / f"{assignment}.html"
-    if not result.get("success") or not html.is_file():
-        return None
-    target = out / "feedback" / student_id / f"{assignment}.html"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(html, target)
-    return target
-
-
 def _default_executor(settings: GradingSettings, jobs: int | None) -> Executor:
     workers = jobs if jobs is not None else settings.jobs
     workers = workers or os.cpu_count() or 1
@@ -278,6 +251,7 @@ def grade_class(assignment: str, submissions: Path, out: Path,
     pending = [s for s in found if not s.problem]
     # student hosts are local processes: only for the executor that runs jobs on this machine
     pool = _host_pool(settings, min(workers, len(pending)), threads, hidden) if own_executor and pending else None
+    pages = FeedbackPool(work, settings, out, assignment)
     try:
         mark = time.perf_counter()
         times = _cell_times(assignment, source_nb, settings, pool, hidden, threads) if pending else {}
@@ -305,21 +279,21 @@ def grade_class(assignment: str, submissions: Path, out: Path,
                 status = _record(api, work, assignment, submission, outcome)
                 outcome.timings.update({"record": time.perf_counter() - mark, "record cpu": time.thread_time() - cpu})
                 diagnoses[submission.student_id] = outcome.diagnoses
-                if status.graded:
-                    mark, cpu = time.perf_counter(), time.thread_time()
-                    feedback[submission.student_id] = _feedback(api, work, out, assignment,
-                                                                submission.student_id)
-                    outcome.timings.update({"feedback": time.perf_counter() - mark,
-                                            "feedback cpu": time.thread_time() - cpu})
+                if status.graded:  # rendered in the background while the next scores are recorded
+                    pages.submit(submission.student_id)
                 timings[submission.student_id] = outcome.timings
             except Exception as exc:  # noqa: BLE001 - one student's failure must not stop the class
                 status = not_graded(f"grading failed: {type(exc).__name__}: {exc}"[:200])
             finish(submission, status)
+        for sid, (page, wall, cpu) in pages.results().items():
+            feedback[sid] = page
+            timings.get(sid, {}).update({"feedback": wall, "feedback cpu": cpu})
     finally:
         if own_executor:
             executor.shutdown(wait=True)
         if pool is not None:
             pool.close()
+        pages.close()
 
     cells, max_score, scores = read_gradebook(api, assignment)
     results = []

@@ -3,8 +3,29 @@ answers graded by hand so far, and those still waiting for a TA in formgrader.""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
-__all__ = ["GradebookScores", "manual_cells", "read_gradebook"]
+__all__ = ["GradebookScores", "grading_api", "manual_cells", "read_gradebook"]
+
+
+def grading_api(work: Path, settings):
+    """nbgrader's API on the grading course ``work`` (``OUT/nbgrader``), scoring only."""
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, SaveAutoGrades
+
+    from ..settings import make_api
+
+    return make_api(work, settings, **{
+        "CourseDirectory.source_directory": "source",
+        "CourseDirectory.release_directory": "release",
+        "CourseDirectory.submitted_directory": "executed",
+        "CourseDirectory.autograded_directory": "autograded",
+        "CourseDirectory.feedback_directory": "feedback",
+        # the notebook was executed by a worker: here nbgrader only scores and records it
+        "Autograde.sanitize_preprocessors": [CheckCellMetadata],
+        "Autograde.autograde_preprocessors": [ClearMetadataPreprocessor, SaveAutoGrades,
+                                              AssignLatePenalties, CheckCellMetadata],
+    })
 
 
 @dataclass(frozen=True)

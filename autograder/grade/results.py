@@ -55,7 +55,7 @@ def rescore(run: GradingRun, settings) -> GradingRun:
     changed by hand in nbgrader's formgrader (the written answers graded, manual scores, extra
     credit) counts."""
     from .gradebook import manual_cells, read_gradebook
-    from .class_run import grading_api
+    from .gradebook import grading_api
 
     api = grading_api(run.course_dir, settings)
     _, _, scores = read_gradebook(api, run.assignment)

@@ -28,7 +28,7 @@ from pathlib import Path
 from .outcome import Incident, Outcome, graded, not_graded
 from ..settings import GradingSettings
 
-__all__ = ["Job", "grade_submission", "run_submission", "explain_failure", "explain_exception", "PRELOAD"]
+__all__ = ["Job", "grade_submission", "fork_server", "run_submission", "explain_failure", "explain_exception", "PRELOAD"]
 
 #: what the fork server imports once (and warms: :mod:`autograder.grade.preload`), so that each
 #: submission's worker starts warm
@@ -258,7 +258,7 @@ def _work(job: Job, connection) -> None:
 _CONTEXT = []
 
 
-def _fork_server():
+def fork_server():
     """multiprocessing's fork server, preloaded with :data:`PRELOAD` (started on first use)."""
     if not _CONTEXT:
         context = multiprocessing.get_context("forkserver")
@@ -270,7 +270,7 @@ def _fork_server():
 def grade_submission(job: Job) -> Outcome:
     """Grade ``job`` in a worker process of its own, within ``submission_timeout`` seconds."""
     began = time.monotonic()
-    context = _fork_server()
+    context = fork_server()
     receiver, sender = context.Pipe(duplex=False)
     worker = context.Process(target=_work, args=(replace(job, created=time.time()), sender),
                              name=f"grading {job.student_id}")
