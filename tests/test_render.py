@@ -8,25 +8,17 @@ import nbformat
 import pytest
 
 from autograder.publish.render import fingerprint, render_lectures, rendering_of, stale_renderings
+from lecture_files import write_lecture
 
 ROOT = Path(__file__).resolve().parents[1]
 LECTURES = ROOT / "course" / "lectures"
-
-
-def _lecture(path: Path, cells) -> Path:
-    nb = nbformat.v4.new_notebook()
-    nb.cells = cells
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, path)
-    return path
 
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
     """A two-cell lecture that makes a comparison and a claim, rendered at CPU size."""
     folder = tmp_path_factory.mktemp("lectures")
-    lecture = _lecture(folder / "01_demo.ipynb", [
+    lecture = write_lecture(folder / "01_demo.ipynb", [
         nbformat.v4.new_markdown_cell("# Demo"),
         nbformat.v4.new_code_cell(
             "from course.comparisons import compare\n"

@@ -15,6 +15,7 @@ import nbformat
 import pytest
 
 from autograder.publish.slides import export_slides
+from lecture_files import write_lecture
 
 PNG = base64.b64encode(bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
                                      "1f15c4890000000d49444154789c6360f80f000001010000ffff03000000"
@@ -71,14 +72,6 @@ def markdown(source, slide_type="slide", tags=()):
     return cell
 
 
-def lecture(path: Path, cells) -> Path:
-    nb = nbformat.v4.new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, path)
-    return path
-
-
 @pytest.fixture(scope="module")
 def executed_outputs_deck(tmp_path_factory):
     """Two lectures with outputs already in place (as a live session saves them), not executed."""
@@ -90,7 +83,7 @@ def executed_outputs_deck(tmp_path_factory):
         "application/vnd.jupyter.widget-view+json": {"model_id": "def", "version_major": 2, "version_minor": 0},
         "text/plain": "IntSlider(value=0)"})
     lectures = tmp_path / "lectures"
-    lecture(lectures / "01_first.ipynb", [
+    write_lecture(lectures / "01_first.ipynb", [
         markdown("# Adam\n$m_t = \\beta_1 m_{t-1} + (1 - \\beta_1) g_t$"),
         code("helper_only_on_screen()", tags=["hide-input"], outputs=[widget_and_figure]),
         code("slider()", slide_type="subslide", outputs=[widget_only]),
@@ -98,7 +91,7 @@ def executed_outputs_deck(tmp_path_factory):
         markdown("**Exercise.** What does Adam do at step one?", tags=["exercise"]),
         markdown("<details><summary>Answer</summary>The folded answer text</details>", tags=["answer"]),
     ])
-    lecture(lectures / "02_second.ipynb", [markdown("# Second lecture")])
+    write_lecture(lectures / "02_second.ipynb", [markdown("# Second lecture")])
     nb = nbformat.read(lectures / "01_first.ipynb", as_version=4)
     nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}, "version_major": 2}}
     nbformat.write(nb, lectures / "01_first.ipynb")
@@ -172,7 +165,7 @@ def test_hidden_inputs_and_notes(executed_outputs_deck):
 def test_export_executes_lectures_with_static_figures(tmp_path):
     """Executed headless, does an interactive figure appear as its static PNG, with no widget?"""
     lectures = tmp_path / "lectures"
-    lecture(lectures / "01_live.ipynb", [
+    write_lecture(lectures / "01_live.ipynb", [
         markdown("# Paths"),
         code("import os\nprint('static', os.environ.get('COURSE_STATIC'))"),
         code("import ipywidgets as w\nfrom course.widgets import interactive_figure\n"
@@ -204,7 +197,7 @@ def test_a_current_rendering_is_used_instead_of_executing_again(tmp_path):
     from autograder.publish.render import fingerprint, rendering_of
 
     lectures = tmp_path / "lectures"
-    source = lecture(lectures / "01_rendered.ipynb", [code("raise SystemExit('never executed')")])
+    source = write_lecture(lectures / "01_rendered.ipynb", [code("raise SystemExit('never executed')")])
     nb = nbformat.read(source, as_version=4)
     nb.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text="output of the rendering")]
     nb.metadata["course"] = {"rendered": {"fingerprint": fingerprint(nbformat.read(source, as_version=4))}}
