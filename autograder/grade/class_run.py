@@ -28,6 +28,7 @@ from typing import Callable
 from .feedback import FeedbackPool
 from .gradebook import grading_api, manual_cells, read_gradebook
 from .intake import Refusal, read_class
+from .layouts import MARKS_LATE
 from .outcome import Incident, Outcome, Status, graded, not_graded
 from ..settings import COURSE_ROOT, GradingSettings
 from .submission import Job, explain_failure, grade_submission
@@ -306,8 +307,7 @@ def grade_class(assignment: str, submissions: Path, out: Path,
             if got.penalty:
                 status = status.with_incidents(Incident(
                     "late", f"late by {got.seconds_late / 3600:.1f} h: penalty {got.penalty:g}"))
-            elif settings.due_date and not submission.timestamp and intake.layout != "canvas":
-                # Canvas marks a late file LATE in its name: an unmarked one is on time
+            elif settings.due_date and not submission.timestamp and intake.layout not in MARKS_LATE:
                 status = status.with_incidents(Incident("no time", "no submission time known: no late penalty applied"))
             results.append(StudentResult(sid, got.score, max_score, status, got.cells, feedback.get(sid),
                                          diagnoses=diagnoses.get(sid, {}), auto_score=got.auto_score,

@@ -348,7 +348,7 @@ def _timestamp(submission: Submission, pile: _Pile, layout: str, roster_time: st
         return None
     if named.submitted:
         return format_time(named.submitted)
-    if layout == "canvas" and named.late and due is not None:
+    if layout in layouts.MARKS_LATE and named.late and due is not None:
         path = next(p for n, p, e in pile.files if e == submission.entry)
         mtime = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
         return format_time(mtime if mtime > due else due + timedelta(seconds=1))

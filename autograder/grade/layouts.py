@@ -26,10 +26,13 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 
-__all__ = ["LAYOUTS", "Named", "canvas", "moodle", "blackboard", "pattern", "base_name",
+__all__ = ["LAYOUTS", "MARKS_LATE", "Named", "canvas", "moodle", "blackboard", "pattern", "base_name",
            "PatternError", "parse_time"]
 
 LAYOUTS = ("folder", "nbgrader", "canvas", "moodle", "blackboard", "pattern")
+
+#: layouts whose names mark a late file (Canvas's ``_LATE``), so an unmarked file is on time
+MARKS_LATE = ("canvas",)
 
 CANVAS = re.compile(r"^(?P<name>[^_/]+?)(?P<late>_LATE)?_(?P<user>\d+)_(?P<sub>\d+)_(?P<file>[^/]+)$")
 MOODLE = re.compile(r"^(?P<name>[^/]+?)_(?P<pid>\d+)_assign(?:submission|feedback)_(?P<plugin>[a-z]+)_(?P<file>[^/]*)$")
