@@ -14,8 +14,9 @@ typical mistakes, repeated) is graded twice on the same machine:
    hidden checks judged outside them, ``--jobs`` workers, one gradebook writer, feedback.
 
 Printed: seconds per submission for each and their ratio, whether every student's total is
-identical in both, the peak resident memory of each process tree (sampled), where one
-submission's time goes (worker start, nbgrader's sanitizing, the student's process start,
+identical in both, the peak memory of each process tree (sampled: resident pages summed, and
+proportional, a page that forked processes share divided among them), where one submission's
+time goes (worker start, nbgrader's sanitizing, the student's process start,
 the cells' execution, the hidden checks, nbgrader's scoring, the feedback page; wall and CPU
 seconds), the CPU the whole tree used by role and how busy that kept the cores, and the load
 average. Target on a 2-core machine: at most 1.3 s per submission for the 40, with identical
@@ -126,6 +127,16 @@ def breakdown(run) -> str:
     return "\n".join(lines)
 
 
+def memory(tree) -> str:
+    """The tree's peak memory: resident pages summed over its processes (a page that forked
+    processes share counted in each) and, where the kernel reports it, proportional (a shared
+    page divided among them: what the tree takes from the machine)."""
+    text = f"{tree.peak / 2**20:.0f} MiB resident summed"
+    if tree.peak_proportional is not None:
+        text += f" ({tree.peak_proportional / 2**20:.0f} MiB proportional)"
+    return text
+
+
 def role(command: str) -> str:
     """Which part of grading a process of the tree is, from its command line."""
     if "host_program" in command or "bwrap" in command or "prlimit" in command:
@@ -161,7 +172,7 @@ def main(argv=None) -> int:
                 plain_scores = plain_nbgrader(tmp / "class", tmp / "plain")
                 plain_s = time.perf_counter() - start
             print(f"plain sequential nbgrader autograde: {plain_s:.1f} s, "
-                  f"{plain_s / args.students:.2f} s per submission, peak memory {tree.peak / 2**20:.0f} MiB, "
+                  f"{plain_s / args.students:.2f} s per submission, peak memory {memory(tree)}, "
                   f"load average {os.getloadavg()[0]:.2f}")
         jobs = args.jobs or os.cpu_count()
         with ProcessTree() as tree:
@@ -171,7 +182,7 @@ def main(argv=None) -> int:
         our_scores = {r.student_id: r.score for r in run.results}
         print(f"course grade (sandboxed, {'cold' if args.cold else 'warm'} student processes, trusted "
               f"checks, jobs={jobs}, start-up and feedback included): {our_s:.1f} s, "
-              f"{our_s / args.students:.2f} s per submission, peak memory {tree.peak / 2**20:.0f} MiB, "
+              f"{our_s / args.students:.2f} s per submission, peak memory {memory(tree)}, "
               f"load average {os.getloadavg()[0]:.2f}")
         print(breakdown(run))
         cpu = tree.cpu_by(role)

@@ -43,14 +43,31 @@ class MachineShare:
                 f"(given to other guests), {100 * busy:.0f}% busy here, load average {load:.2f}")
 
 
+def _pss(pid: int) -> int | None:
+    """The proportional set size of ``pid`` in bytes (each page shared with other processes
+    counted as its share), or ``None`` when the kernel does not tell us."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
 class ProcessTree:
     """``with ProcessTree() as tree:`` this process and all its descendants, sampled every
-    0.1 s: ``tree.peak`` (summed resident memory, bytes) and :meth:`cpu_by` (CPU seconds each
-    process used, summed by a role its command line names; a process that lives less than a
-    sample is missed)."""
+    0.1 s: ``tree.peak`` (summed resident memory, bytes: a page shared by forked processes
+    counts once in each), ``tree.peak_proportional`` (summed proportional set size, sampled
+    every ``every_pss`` s: a shared page divided among its processes; ``None`` when the kernel
+    does not report it) and :meth:`cpu_by` (CPU seconds each process used, summed by a role its
+    command line names; a process that lives less than a sample is missed)."""
 
-    def __init__(self, every: float = 0.1):
+    def __init__(self, every: float = 0.1, every_pss: float = 1.0):
         self.peak, self.every, self._stop = 0, every, threading.Event()
+        self.peak_proportional: int | None = None
+        self._pss_every, self._samples = max(1, round(every_pss / every)), 0
         self._cpu: dict[int, float] = {}
         self._command: dict[int, str] = {}
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -70,12 +87,17 @@ class ProcessTree:
                 stats[int(entry)] = ((int(fields[11]) + int(fields[12])) / self._tick, int(fields[21]) * self._page)
             except (OSError, IndexError, ValueError):
                 continue
-        rss, todo = 0, [os.getpid()]
+        rss, pss, todo = 0, 0, [os.getpid()]
+        proportional = self._samples % self._pss_every == 0
+        self._samples += 1
         while todo:
             pid = todo.pop()
             if pid in stats:
                 cpu, memory = stats[pid]
                 rss += memory
+                if proportional:
+                    share = _pss(pid)
+                    pss = None if share is None or pss is None else pss + share
                 self._cpu[pid] = max(self._cpu.get(pid, 0.0), cpu)
                 if pid not in self._command:
                     try:
@@ -85,6 +107,8 @@ class ProcessTree:
                         self._command[pid] = ""
             todo.extend(children.get(pid, []))
         self.peak = max(self.peak, rss)
+        if proportional and pss is not None:
+            self.peak_proportional = max(self.peak_proportional or 0, pss)
 
     def _run(self):
         while not self._stop.wait(self.every):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.sandbox.host import Host, Session, StudentGone, StudentStopped
+from autograder.sandbox.host import BASE_PRELOAD, Host, Session, StudentGone, StudentStopped, preload_for
 from autograder.grade.integrity import FORBIDDEN
 from autograder.sandbox.policy import SandboxPolicy, bwrap_available, student_policy
 from autograder.settings import GradingSettings
@@ -59,6 +59,36 @@ def test_a_student_process_has_torch_before_its_first_line(host):
         assert f"limit {GradingSettings().memory_limit_mb * 1024 ** 2} autograde" in out, out
     finally:
         session.close()
+
+
+def test_the_hosts_own_objects_are_out_of_the_students_collector(host):
+    """Did the host freeze what it imported (gc.freeze), so that a student's process neither
+    scans it in each collection nor copies its pages, while the student's garbage is collected?"""
+    session = Session(host.address)
+    try:
+        out = run(session.start(),
+                  "import gc, weakref\n"
+                  "print('frozen', gc.get_freeze_count())\n"
+                  "class Node: pass\n"
+                  "a, b = Node(), Node(); a.other, b.other = b, a; gone = weakref.ref(a); del a, b\n"
+                  "gc.collect(); print('cycle collected', gone() is None)")
+        assert int(out.split("frozen ")[1].split()[0]) > 100_000, out
+        assert "cycle collected True" in out, out
+    finally:
+        session.close()
+
+
+def test_a_host_preloads_what_its_notebook_imports_and_never_the_autograder():
+    """Top-level imports of the notebook's cells (magics and broken cells skipped), the names of
+    ``from X import Y`` as possible modules, the base libraries first, the autograder never."""
+    cells = ["%matplotlib inline\nimport numpy as np\nimport scipy.linalg as la\nfrom sklearn import metrics",
+             "### BEGIN HIDDEN TESTS\nfrom autograder.checks.optimizers import check_adam\n### END HIDDEN TESTS",
+             "def f():\n    import json\n    return json",
+             "this is not python (",
+             "import autograder.reference.adam, course.data"]
+    found = preload_for(cells)
+    assert found[:len(BASE_PRELOAD)] == BASE_PRELOAD
+    assert found[len(BASE_PRELOAD):] == ["scipy.linalg", "sklearn", "sklearn.metrics", "course.data"]
 
 
 def test_nothing_passes_from_one_submission_to_the_next(host):

@@ -139,3 +139,44 @@ def test_timed_gives_the_students_own_time(side):
     value, seconds = adam.timed(np.zeros(4), np.ones(4), {}, lr=0.5)
     assert 0 <= seconds <= time.perf_counter() - began
     assert np.allclose(value, -0.5)
+
+
+def test_the_reference_is_timed_once_per_input_signature(monkeypatch):
+    """Is the reference timed again only when the shapes, dtypes, scalar arguments or function
+    change (a check calls hundreds of times with the same ones), and for anything it cannot
+    describe?"""
+    import torch
+
+    from autograder.grade import stand_ins
+
+    timed = []
+    monkeypatch.setattr(stand_ins, "_SECONDS", {})
+    monkeypatch.setattr(stand_ins, "_timed", lambda fn, args, kwargs: timed.append(fn) or 0.001)
+
+    def ref(param, grad, state, lr=0.1):
+        return param - lr * grad
+
+    def other(param, grad, state, lr=0.1):
+        return param + lr * grad
+
+    state = {"step": 3, "exp_avg": torch.zeros(2, 3)}
+    for _ in range(50):
+        assert stand_ins._reference_seconds(ref, torch.rand(2, 3), torch.rand(2, 3), dict(state), lr=0.1) == 0.001
+    assert len(timed) == 1
+    for changed in [(torch.rand(2, 4), torch.rand(2, 4), dict(state)),                 # shape
+                    (torch.rand(2, 3, dtype=torch.float64), torch.rand(2, 3), dict(state)),  # dtype
+                    (np.zeros((2, 3)), np.zeros((2, 3)), dict(state)),                 # arrays
+                    (torch.rand(2, 3), torch.rand(2, 3), {**state, "step": 4.0}),      # a type in the state
+                    (torch.rand(2, 3), torch.rand(2, 3), {})]:                          # the state's keys
+        before = len(timed)
+        stand_ins._reference_seconds(ref, *changed, lr=0.1)
+        assert len(timed) == before + 1, changed
+    before = len(timed)  # the state's step count is not what the time depends on
+    stand_ins._reference_seconds(ref, torch.rand(2, 3), torch.rand(2, 3), {**state, "step": 9}, lr=0.1)
+    assert len(timed) == before
+    stand_ins._reference_seconds(ref, torch.rand(2, 3), torch.rand(2, 3), dict(state), lr=0.2)  # an argument is
+    stand_ins._reference_seconds(other, torch.rand(2, 3), torch.rand(2, 3), dict(state), lr=0.1)
+    assert timed[-2:] == [ref, other]
+    for _ in range(3):  # something it cannot describe is timed every time
+        stand_ins._reference_seconds(ref, object(), torch.rand(2, 3), dict(state))
+    assert timed[-3:] == [ref] * 3

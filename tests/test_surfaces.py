@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from course.surfaces import (BEALE, ILL_CONDITIONED, ROSENBROCK, SURFACES, PathRecorder,
-                             least_squares_surface, optimizer_path)
+                             least_squares_surface, optimizer_path, step_path)
 
 coordinate = st.floats(min_value=-2.5, max_value=2.5, allow_nan=False)
 
@@ -101,6 +101,28 @@ def test_plateau_scheduler_watches_the_surface():
     assert recorder.lrs == pytest.approx(expected)
     assert recorder.lrs[-1] < 0.04  # it did drop
     assert float(ILL_CONDITIONED.f(path[-1])) < 1e-2  # and then converged
+
+
+@pytest.mark.parametrize("surface", list(SURFACES.values()), ids=list(SURFACES))
+def test_hand_written_step_path_follows_torchs_sgd(surface):
+    """Does a hand-written momentum step, run by step_path, trace the path of torch.optim.SGD
+    in the plain autograd loop (the assignment's figure puts the two side by side)?"""
+    def momentum_step(param, grad, state, lr, momentum):
+        state["buf"] = grad if "buf" not in state else momentum * state["buf"] + grad
+        return param - lr * state["buf"]
+
+    mine = step_path(surface, momentum_step, 60, lr=1e-3, momentum=0.9)
+    theirs = _autograd_path(surface, torch.optim.SGD, 60, lr=1e-3, momentum=0.9)
+    np.testing.assert_allclose(mine, theirs, rtol=1e-9, atol=1e-9)
+
+
+def test_hand_written_step_path_is_cut_where_it_diverges():
+    """Is a path that leaves every bound cut at its last finite point and padded with NaN?"""
+    path = step_path(ROSENBROCK, lambda p, g, state, lr: p - lr * g, 50, lr=1.0)
+    finite = np.isfinite(path).all(axis=1)
+    assert finite[0] and not finite[-1]
+    assert not finite[np.argmin(finite):].any()
+    assert np.abs(path[finite]).max() <= 1e6
 
 
 def test_ill_conditioned_quadratic_has_condition_number_50():

@@ -26,12 +26,12 @@ from pathlib import Path
 from typing import Callable
 
 from .feedback import FeedbackPool
-from .gradebook import grading_api, manual_cells, read_gradebook
+from .gradebook import grading_api, manual_cells, new_gradebook, read_gradebook
 from .intake import Refusal, read_class
 from .layouts import MARKS_LATE
 from .outcome import Incident, Outcome, Status, graded, not_graded
 from ..settings import COURSE_ROOT, GradingSettings
-from .submission import Job, explain_failure, grade_submission
+from .submission import Job, explain_failure, grade_submission, start_fork_server
 from .submissions import Submission
 
 __all__ = ["StudentResult", "GradingRun", "grade_class", "SequentialExecutor", "grading_api"]
@@ -95,12 +95,13 @@ class SequentialExecutor(Executor):
 
 def _prepare_course(assignment: str, work: Path, source_root: Path, settings: GradingSettings):
     """The grading course under ``work``: the source notebook, generated into the gradebook."""
-    source = source_root / settings.source_directory / assignment / f"{assignment}.ipynb"
+    source = _source(source_root, settings, assignment)
     if not source.is_file():
         raise FileNotFoundError(f"no source notebook for assignment {assignment!r}: {source}")
     target = work / "source" / assignment
     target.mkdir(parents=True, exist_ok=True)
     shutil.copy2(source, target / source.name)
+    new_gradebook(work / "gradebook.db")
     api = grading_api(work, settings)
     result = api.generate_assignment(assignment, force=True, create=True)
     if not result.get("success"):
@@ -218,18 +219,7 @@ def grade_class(assignment: str, submissions: Path, out: Path,
         known = {s.student_id for s in found}
         found = [s for s in found if s.student_id in only] + [
             Submission(sid, None, "no submission in the class folder", absent=True) for sid in sorted(only - known)]
-    api = _prepare_course(assignment, work, source_root, settings)
-    run_timings["prepare"] = time.perf_counter() - began
     _say_once_without_sandbox(settings)
-
-    source = (work / "source" / assignment / f"{assignment}.ipynb").read_bytes()
-    released = nbformat.read(work / "release" / assignment / f"{assignment}.ipynb", as_version=4)
-    source_nb = nbformat.reads(source.decode("utf-8"), as_version=4)
-    problems = form_problems(source_nb)
-    if problems:
-        raise ValueError(f"the hidden tests of {assignment!r} cannot be judged outside the student's "
-                         f"process: {'; '.join(problems)}")
-    gradebook = (work / "gradebook.db").read_bytes()
     hidden = tuple(str(p) for p in hidden_paths(source_root, settings.source_directory, out, Path(submissions)))
     statuses: dict[str, Status] = {}
     timings: dict[str, dict] = {}
@@ -250,10 +240,25 @@ def grade_class(assignment: str, submissions: Path, out: Path,
     workers = getattr(executor, "_max_workers", None) or jobs or settings.jobs or os.cpu_count() or 1
     threads = max(1, (os.cpu_count() or 1) // workers)
     pending = [s for s in found if not s.problem]
-    # student hosts are local processes: only for the executor that runs jobs on this machine
-    pool = _host_pool(settings, min(workers, len(pending)), threads, hidden) if own_executor and pending else None
-    pages = FeedbackPool(work, settings, out, assignment)
+    # student hosts are local processes: only for the executor that runs jobs on this machine.
+    # They, and the workers' fork server, import their libraries while nbgrader prepares the course.
+    pool = _host_pool(settings, min(workers, len(pending)), threads, hidden,
+                      _source(source_root, settings, assignment)) if own_executor and pending else None
+    if own_executor and pending:
+        start_fork_server()
+    pages = None
     try:
+        api = _prepare_course(assignment, work, source_root, settings)
+        run_timings["prepare"] = time.perf_counter() - began
+        source = (work / "source" / assignment / f"{assignment}.ipynb").read_bytes()
+        released = nbformat.read(work / "release" / assignment / f"{assignment}.ipynb", as_version=4)
+        source_nb = nbformat.reads(source.decode("utf-8"), as_version=4)
+        problems = form_problems(source_nb)
+        if problems:
+            raise ValueError(f"the hidden tests of {assignment!r} cannot be judged outside the student's "
+                             f"process: {'; '.join(problems)}")
+        gradebook = (work / "gradebook.db").read_bytes()
+        pages = FeedbackPool(work, settings, out, assignment)
         mark = time.perf_counter()
         times = _cell_times(assignment, source_nb, settings, pool, hidden, threads) if pending else {}
         run_timings["cell times"] = time.perf_counter() - mark
@@ -294,7 +299,8 @@ def grade_class(assignment: str, submissions: Path, out: Path,
             executor.shutdown(wait=True)
         if pool is not None:
             pool.close()
-        pages.close()
+        if pages is not None:
+            pages.close()
 
     cells, max_score, scores = read_gradebook(api, assignment)
     results = []
@@ -319,16 +325,27 @@ def grade_class(assignment: str, submissions: Path, out: Path,
                       dict(cells), intake.layout, intake.refused, manual_cells(api, assignment), run_timings)
 
 
-def _host_pool(settings: GradingSettings, size: int, threads: int, hidden):
-    """One student host per parallel job, all in THE sandbox policy of this run."""
-    from ..sandbox.host import Host, HostPool
+def _source(source_root: Path, settings: GradingSettings, assignment: str) -> Path:
+    return source_root / settings.source_directory / assignment / f"{assignment}.ipynb"
+
+
+def _host_pool(settings: GradingSettings, size: int, threads: int, hidden, source: Path):
+    """One student host per parallel job, all in THE sandbox policy of this run, each having
+    imported what the assignment's ``source`` notebook imports."""
+    import nbformat
+
+    from ..sandbox.host import PRELOAD, Host, HostPool, preload_for
     from .integrity import FORBIDDEN
     from ..sandbox.policy import student_policy
 
     if size < 1:
         return None
+    try:
+        preload = preload_for([c.source for c in nbformat.read(source, as_version=4).cells if c.cell_type == "code"])
+    except (OSError, ValueError):  # no readable source yet: preparing the course will say why
+        preload = PRELOAD
     policy = student_policy(settings, hidden, threads)
-    return HostPool(size, lambda: Host(policy, threads, FORBIDDEN, settings.max_output_lines))
+    return HostPool(size, lambda: Host(policy, threads, FORBIDDEN, settings.max_output_lines, preload))
 
 
 def _cell_times(assignment: str, source_nb, settings: GradingSettings, pool, hidden, threads) -> dict:

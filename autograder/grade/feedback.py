@@ -1,7 +1,8 @@
 """Feedback pages, rendered by nbgrader's ``generate_feedback`` in a process of their own.
 
-A feedback page costs more CPU than recording the score (nbconvert compiles its templates and
-parses the page again for every student), and the class run records the scores one submission
+A feedback page costs more CPU than recording the score (nbconvert parses the page it renders
+again, and would compile its templates again for every student: :class:`FeedbackExporter`
+keeps them compiled), and the class run records the scores one submission
 at a time. So the class run records a submission, then hands its page to a
 :class:`FeedbackPool`: one process, forked from the grading workers' fork server, that renders
 the pages while the class run records the next scores. The page is nbgrader's own, made from
@@ -16,9 +17,12 @@ import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
+from jinja2 import BytecodeCache
+from nbconvert.exporters import HTMLExporter
+
 from .gradebook import grading_api
 
-__all__ = ["Page", "render_feedback", "FeedbackPool"]
+__all__ = ["Page", "render_feedback", "FeedbackPool", "FeedbackExporter"]
 
 Page = tuple  # (the page's path or None, wall seconds, CPU seconds)
 
@@ -28,8 +32,37 @@ _APIS: dict = {}  # one nbgrader API per grading course and settings, kept for t
 def _api(work: Path, settings):
     key = (str(work), repr(settings))
     if key not in _APIS:
-        _APIS[key] = grading_api(work, settings)
+        _APIS[key] = grading_api(work, settings, **{"GenerateFeedback.exporter_class": FeedbackExporter})
     return _APIS[key]
+
+
+class _CompiledTemplates(BytecodeCache):
+    """Jinja's compiled templates, kept for the life of the process. Jinja uses a kept one only
+    when its template's source has the same checksum, so a changed template is compiled again."""
+
+    def __init__(self):
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket) -> None:
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED = _CompiledTemplates()
+
+
+class FeedbackExporter(HTMLExporter):
+    """nbconvert's HTML exporter, as nbgrader's ``generate_feedback`` uses it, whose templates
+    are compiled once per process: nbgrader makes a new exporter, and with it a new Jinja
+    environment that compiles every template again, for each student's page."""
+
+    def _create_environment(self):
+        environment = super()._create_environment()
+        environment.bytecode_cache = _COMPILED
+        return environment
 
 
 def render_feedback(work: Path, settings, out: Path, assignment: str, student_id: str) -> Page:

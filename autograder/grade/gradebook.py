@@ -5,11 +5,38 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["GradebookScores", "grading_api", "manual_cells", "read_gradebook"]
+__all__ = ["GradebookScores", "grading_api", "manual_cells", "read_gradebook", "new_gradebook"]
 
 
-def grading_api(work: Path, settings):
-    """nbgrader's API on the grading course ``work`` (``OUT/nbgrader``), scoring only."""
+def new_gradebook(path: Path) -> None:
+    """An empty nbgrader gradebook at ``path`` (nothing is done when one is there), as nbgrader's
+    ``Gradebook`` creates one: its tables, stamped with the newest of its migrations. nbgrader
+    finds that migration by running ``alembic heads`` in a new Python process (2.5 s of CPU);
+    here alembic reads nbgrader's migration scripts in this process."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+    from nbgrader.api import Base
+    from nbgrader.dbutil import _temp_alembic_ini
+    from sqlalchemy import create_engine, inspect, text
+
+    url = f"sqlite:///{Path(path).resolve()}"
+    engine = create_engine(url, future=True)
+    try:
+        if inspect(engine).get_table_names():
+            return
+        with _temp_alembic_ini(url) as ini:
+            head = ScriptDirectory.from_config(Config(ini)).get_current_head()
+        Base.metadata.create_all(bind=engine)
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL);"))
+            connection.execute(text("INSERT INTO alembic_version (version_num) VALUES (:head)"), {"head": head})
+    finally:
+        engine.dispose()
+
+
+def grading_api(work: Path, settings, **overrides):
+    """nbgrader's API on the grading course ``work`` (``OUT/nbgrader``), scoring only;
+    ``overrides`` are more ``{"Class.trait": value}`` settings."""
     from nbconvert.preprocessors import ClearMetadataPreprocessor
     from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, SaveAutoGrades
 
@@ -25,6 +52,7 @@ def grading_api(work: Path, settings):
         "Autograde.sanitize_preprocessors": [CheckCellMetadata],
         "Autograde.autograde_preprocessors": [ClearMetadataPreprocessor, SaveAutoGrades,
                                               AssignLatePenalties, CheckCellMetadata],
+        **overrides,
     })
 
 

@@ -89,10 +89,16 @@ def _is_forbidden(path: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=8)
+def _reading(cells: tuple[str, ...]):
+    """The cells' imports and top-level definitions, read once per notebook (every check asks)."""
+    trees = [t for t in map(_parse, cells) if t is not None]
+    return _aliases(trees), _definitions(trees)
+
+
 def library_calls(cells: list[str], name: str) -> list[str]:
     """Forbidden library routines that ``name`` (and the student's helpers it uses) refers to."""
-    trees = [t for t in map(_parse, cells) if t is not None]
-    aliases, defs = _aliases(trees), _definitions(trees)
+    aliases, defs = _reading(tuple(cells))
     found, seen, todo = [], set(), [name]
     while todo:
         current = todo.pop()
@@ -114,6 +120,11 @@ def library_calls(cells: list[str], name: str) -> list[str]:
 
 def imports_autograder(cells: list[str]) -> bool:
     """Does any of the student's cells import the autograder (the reference or the checks)?"""
+    return _imports_autograder(tuple(cells))
+
+
+@functools.lru_cache(maxsize=8)
+def _imports_autograder(cells: tuple[str, ...]) -> bool:
     for tree in filter(None, map(_parse, cells)):
         for node in ast.walk(tree):
             if isinstance(node, ast.Import) and any(a.name.split(".")[0] == "autograder" for a in node.names):

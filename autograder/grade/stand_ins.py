@@ -8,8 +8,9 @@ optimizer's ``state``, BatchNorm's running statistics) is updated in place from 
 side, as the real call would. A whole trajectory is one request; :meth:`RemoteFunction.timed`
 gives the time the student's own code took.
 
-Every call has a limit derived from the reference's own time on the same input
-(:class:`CallBudget`: 20 times it, at least 2 s). A call past it is stopped, and every later
+Every call has a limit derived from the reference's own time on the same input (the same
+shapes, dtypes and scalar arguments: timed once for each) (:class:`CallBudget`: 20 times it,
+at least 2 s). A call past it is stopped, and every later
 call of that function fails at once with the same reason (:class:`StudentSide`): a function
 that never returns costs seconds, and only the items that call it.
 """
@@ -60,10 +61,55 @@ def reference_for(name: str):
     return None
 
 
+_SECONDS: dict = {}  # (reference, the signature of its input): seconds it took
+
+
+def _signature(value, exact: bool = True):
+    """What a reference's time depends on: the shapes, dtypes and devices of arrays and
+    tensors, the structure of lists, tuples and dicts, numbers and strings (``exact``: their
+    values, as for an argument such as a number of steps; inside a container, such as an
+    optimizer's state with its step count, their types), the function; ``None`` when something
+    else is in it (then it is timed every time)."""
+    import numpy as np
+    import torch
+
+    if value is None or isinstance(value, (bool, int, float, complex, str, bytes)):
+        return (type(value), value) if exact else type(value)
+    if isinstance(value, np.ndarray):
+        return ("array", value.dtype.str, value.shape)
+    if isinstance(value, torch.Tensor):
+        return ("tensor", str(value.dtype), tuple(value.shape), value.device.type)
+    if isinstance(value, (list, tuple, dict)):
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        parts = tuple((k if isinstance(value, dict) else None, _signature(v, False)) for k, v in items)
+        return None if any(p is None for _, p in parts) else (type(value), parts)
+    if callable(value):
+        try:
+            return ("callable", hash(value), value)
+        except TypeError:
+            return None
+    return None
+
+
 def _reference_seconds(fn, *args, **kwargs) -> float:
-    """How long ``fn`` takes on copies of the arguments (an exception ends the timing)."""
+    """How long ``fn`` takes on copies of the arguments (an exception ends the timing); timed
+    once per input signature (:func:`_signature`): a check calls a function hundreds of times
+    with the same shapes, and its limit (a floor of seconds) needs no fresh timing each time."""
     if fn is None:
         return 0.0
+    parts = [_signature(fn)] + [_signature(a) for a in args] + [_signature(v) for v in kwargs.values()]
+    key = None if any(p is None for p in parts) else (tuple(parts), tuple(kwargs))
+    if key is not None and key in _SECONDS:
+        return _SECONDS[key]
+    seconds = _timed(fn, args, kwargs)
+    if key is not None:
+        if len(_SECONDS) > 10_000:
+            _SECONDS.clear()
+        _SECONDS[key] = seconds
+    return seconds
+
+
+def _timed(fn, args, kwargs) -> float:
     args, kwargs = copy.deepcopy((args, kwargs))
     start = time.perf_counter()
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
@@ -221,12 +267,8 @@ class RemoteFunction(StudentCode):
     def trajectory(self, param, grads, hyper):
         import numpy as np
 
-        def reference_path():
-            state, current = {}, param.copy()
-            for grad in grads:
-                current = np.asarray(self.reference(current.copy(), grad.copy(), state, **hyper))
-
-        seconds = _reference_seconds(reference_path) if self.reference is not None else 0.0
+        seconds = _reference_seconds(_reference_path, self.reference, param, grads, hyper) \
+            if self.reference is not None else 0.0
         message = {"op": "trajectory", "name": self.__name__, "param": _send(param, "the parameter"),
                    "grads": _send(grads, "the gradients"), "hyper": _send(hyper, "the hyperparameters")}
         reply = self.side.request(self.__name__, message, self.side.budget.limit(seconds),
@@ -247,6 +289,15 @@ class RemoteFunction(StudentCode):
                 path.shape != (len(grads) + 1, *param.shape) or not isinstance(state, dict):
             raise StudentError("sent back a trajectory of the wrong shape")
         return path, state
+
+
+def _reference_path(reference, param, grads, hyper) -> None:
+    """The reference's trajectory, as the student's is run (:meth:`RemoteFunction.trajectory`)."""
+    import numpy as np
+
+    state, current = {}, param.copy()
+    for grad in grads:
+        current = np.asarray(reference(current.copy(), grad.copy(), state, **hyper))
 
 
 def student_optimizer_class(side: StudentSide, name: str):

@@ -28,7 +28,7 @@ from pathlib import Path
 from .outcome import Incident, Outcome, graded, not_graded
 from ..settings import GradingSettings
 
-__all__ = ["Job", "grade_submission", "fork_server", "run_submission", "explain_failure", "explain_exception", "PRELOAD"]
+__all__ = ["Job", "grade_submission", "fork_server", "start_fork_server", "run_submission", "explain_failure", "explain_exception", "PRELOAD"]
 
 #: what the fork server imports once (and warms: :mod:`autograder.grade.preload`), so that each
 #: submission's worker starts warm
@@ -265,6 +265,14 @@ def fork_server():
         context.set_forkserver_preload(PRELOAD)
         _CONTEXT.append(context)
     return _CONTEXT[0]
+
+
+def start_fork_server() -> None:
+    """Start the fork server now: it imports :data:`PRELOAD` while the caller goes on."""
+    from multiprocessing import forkserver
+
+    fork_server()
+    forkserver.ensure_running()
 
 
 def grade_submission(job: Job) -> Outcome:

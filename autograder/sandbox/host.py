@@ -10,6 +10,7 @@ never waited on forever.
 """
 from __future__ import annotations
 
+import ast
 import json
 import os
 import select
@@ -27,11 +28,39 @@ from pathlib import Path
 from .protocol import MAX_FRAME, PeerGone, ProtocolError, receive, send
 from .policy import SandboxPolicy, sandboxed
 
-__all__ = ["Host", "HostPool", "Session", "StudentProcess", "StudentGone", "StudentStopped", "PRELOAD"]
+__all__ = ["Host", "HostPool", "Session", "StudentProcess", "StudentGone", "StudentStopped", "PRELOAD",
+           "preload_for"]
 
-#: what a host imports before it forks students (what the course's notebooks import)
-PRELOAD = ["numpy", "torch", "torch.nn", "torch.optim", "matplotlib", "matplotlib.pyplot",
-           "matplotlib_inline.backend_inline", "IPython", "sklearn.metrics", "course"]
+#: what every host imports before it forks students: the libraries of every notebook
+BASE_PRELOAD = ["numpy", "torch", "torch.nn", "torch.optim", "matplotlib", "matplotlib.pyplot",
+                "matplotlib_inline.backend_inline", "IPython"]
+#: what a host imports when its assignment is not known: all the course's notebooks may import
+PRELOAD = BASE_PRELOAD + ["sklearn.metrics", "course"]
+
+
+def preload_for(sources) -> list[str]:
+    """What a host imports for one assignment: :data:`BASE_PRELOAD` and every module the code
+    cells ``sources`` of its notebook import at top level (the autograder's never: the sandbox
+    hides it, and no student's process may find it loaded). Each import not made here costs
+    every student's process its time; each made here that no notebook needs costs the host's."""
+    found = list(BASE_PRELOAD)
+    for source in sources:
+        lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+        try:
+            tree = ast.parse("\n".join(lines))
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                # ``from sklearn import metrics``: the names may be modules too (the host skips
+                # those that are not)
+                names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            else:
+                continue
+            found += [n for n in names if n not in found and n.split(".")[0] != "autograder"]
+    return found
 
 #: seconds a student's process gets, after an interrupt, to answer before it is killed
 INTERRUPT_GRACE = 3.0
