@@ -58,13 +58,15 @@ def _pss(pid: int) -> int | None:
 
 class ProcessTree:
     """``with ProcessTree() as tree:`` this process and all its descendants, sampled every
-    0.1 s: ``tree.peak`` (summed resident memory, bytes: a page shared by forked processes
-    counts once in each), ``tree.peak_proportional`` (summed proportional set size, sampled
-    every ``every_pss`` s: a shared page divided among its processes; ``None`` when the kernel
-    does not report it) and :meth:`cpu_by` (CPU seconds each process used, summed by a role its
-    command line names; a process that lives less than a sample is missed)."""
+    ``every`` s (the sampling thread shares this process with what it measures: each sample
+    holds the interpreter for a few milliseconds): ``tree.peak`` (summed resident memory,
+    bytes: a page shared by forked processes counts once in each), ``tree.peak_proportional``
+    (summed proportional set size, sampled every ``every_pss`` s: a shared page divided among
+    its processes; ``None`` when the kernel does not report it) and :meth:`cpu_by` (CPU
+    seconds each process used, summed by a role its command line names; a process that lives
+    less than a sample is missed)."""
 
-    def __init__(self, every: float = 0.1, every_pss: float = 1.0):
+    def __init__(self, every: float = 0.25, every_pss: float = 2.0):
         self.peak, self.every, self._stop = 0, every, threading.Event()
         self.peak_proportional: int | None = None
         self._pss_every, self._samples = max(1, round(every_pss / every)), 0

@@ -4,7 +4,8 @@ This module runs INSIDE the sandbox, where the rest of the ``autograder`` packag
 it MUST STAY STANDARD-LIBRARY ONLY (the libraries it guards are imported where named).
 
 :data:`GUARD` wraps the forbidden library routines (:data:`autograder.grade.integrity.FORBIDDEN`,
-sent by the grader) in the student's process; ``with student_code(guarded=True):`` a student
+sent by the grader) in the student's process (those of modules not imported yet when the
+student's code imports them); ``with student_code(guarded=True):`` a student
 call runs with SIGINT open and the guard armed, and :attr:`Guard.seen` says which forbidden
 routines that call reached.
 """
@@ -23,31 +24,65 @@ class Guard:
 
     def __init__(self):
         self.active, self.seen, self._done, self.depth = False, set(), set(), 0
+        self.waiting: dict[str, set] = {}  # module not imported yet: the names wrapped when it is
 
     def install(self, names):
-        import importlib
+        """Wrap ``names`` whose module (or its parent) is imported already; the others when the
+        student's code first imports one of those modules (importing them here, scikit-learn
+        say, would cost every host a second for what most notebooks never import)."""
+        import importlib.util
+        import sys
 
         for name in names:
-            parts = name.split(".")
-            for cut in range(len(parts), 0, -1):
-                try:
-                    target = importlib.import_module(".".join(parts[:cut]))
-                except Exception:  # noqa: BLE001 - not a module (or not installed): go up
-                    continue
-                for attr in parts[cut:]:
-                    target = getattr(target, attr, None)
-                break
-            else:
+            parent = name.rpartition(".")[0]
+            if name in sys.modules:
+                self._install_now(name)
                 continue
-            if type(target).__name__ == "module":
-                for attr in getattr(target, "__all__", None) or dir(target):
-                    obj = getattr(target, attr, None)
-                    if not attr.startswith("_") and callable(obj) and \
-                            str(getattr(obj, "__module__", "")).startswith(name):
-                        self._wrap(target, attr, obj, f"{name}.{attr}")
-            elif callable(target):
-                owner = importlib.import_module(".".join(parts[:cut])) if cut < len(parts) else None
-                self._wrap(owner, parts[-1], target, name)
+            if parent in sys.modules:
+                try:  # with its package imported, finding a module imports nothing
+                    module = importlib.util.find_spec(name) is not None
+                except (ImportError, ValueError):
+                    module = False
+                if not module:  # a routine of a module imported already
+                    self._install_now(name)
+                    continue
+            for trigger in (name, parent) if parent and parent not in sys.modules else (name,):
+                self.waiting.setdefault(trigger, set()).add(name)
+        if self.waiting and not any(isinstance(f, _WrapOnImport) for f in sys.meta_path):
+            sys.meta_path.insert(0, _WrapOnImport(self))
+
+    def imported(self, module: str) -> None:
+        """``module`` has just been imported: wrap what waited for it."""
+        for name in sorted(self.waiting.pop(module, ())):
+            for trigger in [t for t, names in self.waiting.items() if name in names]:
+                self.waiting[trigger].discard(name)
+                if not self.waiting[trigger]:
+                    del self.waiting[trigger]
+            self._install_now(name)
+
+    def _install_now(self, name):
+        import importlib
+
+        parts = name.split(".")
+        for cut in range(len(parts), 0, -1):
+            try:
+                target = importlib.import_module(".".join(parts[:cut]))
+            except Exception:  # noqa: BLE001 - not a module (or not installed): go up
+                continue
+            for attr in parts[cut:]:
+                target = getattr(target, attr, None)
+            break
+        else:
+            return
+        if type(target).__name__ == "module":
+            for attr in getattr(target, "__all__", None) or dir(target):
+                obj = getattr(target, attr, None)
+                if not attr.startswith("_") and callable(obj) and \
+                        str(getattr(obj, "__module__", "")).startswith(name):
+                    self._wrap(target, attr, obj, f"{name}.{attr}")
+        elif callable(target):
+            owner = importlib.import_module(".".join(parts[:cut])) if cut < len(parts) else None
+            self._wrap(owner, parts[-1], target, name)
 
     def _wrap(self, owner, attr, obj, label):
         if id(obj) in self._done:
@@ -81,6 +116,41 @@ class Guard:
             finally:
                 guard.depth -= 1
         return guarded
+
+
+class _WrapOnImport:
+    """A finder first on ``sys.meta_path`` that tells the guard when a module it waits for has
+    been imported: it finds the module's spec with the finders after it and has the module's
+    loader call :meth:`Guard.imported` once the module has run, before the importer sees it."""
+
+    def __init__(self, guard):
+        self.guard = guard
+
+    def find_spec(self, fullname, path=None, target=None):
+        import sys
+
+        if fullname not in self.guard.waiting:
+            return None
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            if finder is self or find is None:
+                continue
+            spec = find(fullname, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        loader = spec.loader
+        if loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        run, guard = loader.exec_module, self.guard
+
+        def exec_module(module):
+            run(module)
+            guard.imported(fullname)
+
+        loader.exec_module = exec_module  # this spec's own loader object
+        return spec
 
 
 GUARD = Guard()

@@ -6,10 +6,12 @@ it MUST STAY STANDARD-LIBRARY ONLY at import time (its own imports: :mod:`.proto
 
     python -m autograder.sandbox.host_program CONFIG_JSON
 
-It imports what the course's notebooks import, warms torch's optimizers and matplotlib's
-drawing, freezes what it holds out of the collector's sight (:func:`gc.freeze`), builds a pristine
-IPython shell, arms the library-call guard, makes itself undumpable (no student process may
-trace it or read its memory), prints ``ready``, then serves one session at a time on the
+It imports what its assignment's notebook imports (:func:`autograder.sandbox.host.preload_for`),
+warms torch's optimizers and matplotlib's drawing, arms the library-call guard (the forbidden
+routines of modules not imported yet are wrapped when a student imports them), builds a
+pristine IPython shell, freezes what it holds out of the collector's sight (:func:`gc.freeze`),
+makes itself undumpable (no student process may trace it or read its memory), prints
+``ready``, then serves one session at a time on the
 listening socket it inherited (its path is out of the sandbox's sight). A session is one
 submission: ``start`` (with the grader's end of a data channel attached) starts the student's
 process with :mod:`multiprocessing` (forked, warm; or spawned from scratch with ``cold``),
