@@ -150,7 +150,7 @@ def run_submission(job: Job) -> Outcome:
     import nbformat
 
     from ..publish.cell_times import CellTimes, limits
-    from ..sandbox.host import Host, Session, StudentGone
+    from ..sandbox.host import Host, Session, StudentGone, preload_for
     from .integrity import FORBIDDEN
     from .notebook_run import run_cells
     from .repair import restore_order, restored_cells
@@ -180,8 +180,9 @@ def run_submission(job: Job) -> Outcome:
     own_host = None
     address = job.host
     if address is None:  # no host lent by the class run (another executor): one for this submission
+        preload = preload_for([c.source for c in source.cells if c.cell_type == "code"])
         own_host = Host(student_policy(settings, job.hidden, job.threads), job.threads, FORBIDDEN,
-                        settings.max_output_lines)
+                        settings.max_output_lines, preload)
         if not own_host.ready(180):
             own_host.close()
             return Outcome(job.student_id, not_graded("grading failed: the student host did not start"))
