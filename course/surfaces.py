@@ -230,14 +230,14 @@ def step_path(surface: Surface, step_fn, num_steps: int, start=None, **hyperpara
 
     Works with the functions students write in the optimizers assignment: ``param`` and
     ``grad`` are float64 NumPy arrays of shape ``(2,)``, ``state`` a dict kept between steps.
-    The gradient comes from the surface's closed form when it has one (autograd otherwise).
+    The gradient is :meth:`Surface.value_and_grad`'s (its closed form when it has one).
     """
     param = np.array(start if start is not None else surface.start, dtype=np.float64)
     state: dict = {}
     path = np.full((num_steps + 1, 2), np.nan)
     path[0] = param
     for k in range(1, num_steps + 1):
-        grad = np.array(surface.value_and_grad(*param)[1]) if surface.closed_form else surface.gradient(param)
+        grad = np.array(surface.value_and_grad(*param)[1])
         param = np.asarray(step_fn(param, grad, state, **hyperparameters), dtype=np.float64)
         if not np.all(np.isfinite(param)) or np.abs(param).max() > 1e6:
             break

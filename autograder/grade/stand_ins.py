@@ -8,9 +8,9 @@ optimizer's ``state``, BatchNorm's running statistics) is updated in place from 
 side, as the real call would. A whole trajectory is one request; :meth:`RemoteFunction.timed`
 gives the time the student's own code took.
 
-Every call has a limit derived from the reference's own time on the same input (the same
-shapes, dtypes and scalar arguments: timed once for each) (:class:`CallBudget`: 20 times it,
-at least 2 s). A call past it is stopped, and every later
+Every call has a limit derived from the reference's own time on the same input, timed once
+for each set of shapes, dtypes and scalar arguments (:class:`CallBudget`: 20 times it, at
+least 2 s). A call past it is stopped, and every later
 call of that function fails at once with the same reason (:class:`StudentSide`): a function
 that never returns costs seconds, and only the items that call it.
 """
@@ -85,9 +85,10 @@ def _signature(value, exact: bool = True):
         return None if any(p is None for _, p in parts) else (type(value), parts)
     if callable(value):
         try:
-            return ("callable", hash(value), value)
+            hash(value)
         except TypeError:
             return None
+        return ("callable", value)
     return None
 
 
@@ -110,6 +111,7 @@ def _reference_seconds(fn, *args, **kwargs) -> float:
 
 
 def _timed(fn, args, kwargs) -> float:
+    """Seconds ``fn`` takes on copies of ``args`` and ``kwargs``, quietly."""
     args, kwargs = copy.deepcopy((args, kwargs))
     start = time.perf_counter()
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \

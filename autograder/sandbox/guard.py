@@ -48,7 +48,7 @@ class Guard:
                     continue
             for trigger in (name, parent) if parent and parent not in sys.modules else (name,):
                 self.waiting.setdefault(trigger, set()).add(name)
-        if self.waiting and not any(isinstance(f, _WrapOnImport) for f in sys.meta_path):
+        if self.waiting and not any(getattr(f, "guard", None) is self for f in sys.meta_path):
             sys.meta_path.insert(0, _WrapOnImport(self))
 
     def imported(self, module: str) -> None:

@@ -62,6 +62,7 @@ def preload_for(sources) -> list[str]:
             found += [n for n in names if n not in found and n.split(".")[0] != "autograder"]
     return found
 
+
 #: seconds a student's process gets, after an interrupt, to answer before it is killed
 INTERRUPT_GRACE = 3.0
 
