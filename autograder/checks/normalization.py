@@ -22,7 +22,7 @@ from .result import CheckResult, failed, passed
 
 __all__ = ["check_batchnorm_train_forward", "check_batchnorm_running_stats", "check_batchnorm_eval",
            "check_layernorm_forward", "Case", "forward_call", "TRAIN_CASES", "LAYERNORM_CASES",
-           "ALL_CHECKS"]
+           "ALL_CHECKS", "relative_error", "error_words", "checked_array", "checked_pair"]
 
 TOL = 1e-6
 LAST_AXIS = ("your output is right on 2-D inputs but not on a 3-D one: normalize over the last "
@@ -79,7 +79,8 @@ class Case:
         return text + (f" ({', '.join(extras)})" if extras else "")
 
 
-def _error(student, reference, floor=1.0) -> float:
+def relative_error(student, reference, floor=1.0) -> float:
+    """The largest deviation from ``reference``, relative to its largest value (at least ``floor``)."""
     with np.errstate(all="ignore"):
         deviation = float(np.max(np.abs(student - reference))) if reference.size else 0.0
     if not np.isfinite(deviation):
@@ -87,21 +88,23 @@ def _error(student, reference, floor=1.0) -> float:
     return deviation / max(floor, float(np.max(np.abs(reference))) if reference.size else 0.0)
 
 
-def _words(exc: StudentError) -> str:
+def error_words(exc: StudentError) -> str:
     """A student error as the end of a sentence: "your function raised ...", "... is None: ..."."""
     text = str(exc)
     verbs = ("raised", "not implemented", "infinite", "returned", "should return", "left", "expected a")
     return f"your function {text}" if text.startswith(verbs) else text
 
 
-def _array(value, what, shape):
+def checked_array(value, what, shape):
+    """A student's result as a float64 array of ``shape``, or a StudentError that says why not."""
     array = to_float64(value, what)
     if array.shape != tuple(shape):
         raise StudentError(f"returned {what} of shape {array.shape}, expected {tuple(shape)}")
     return array
 
 
-def _pair(value, what):
+def checked_pair(value, what):
+    """A forward pass's ``(out, cache)`` pair, or a StudentError that says what came back."""
     if not (isinstance(value, tuple) and len(value) == 2):
         raise StudentError(f"should return a pair (out, cache), not {type(value).__name__}")
     return value
@@ -118,15 +121,15 @@ def _bn_run(forward, case: Case, modes, student=False, bn_param=None):
     for k, (mode, x) in enumerate(zip(modes, xs * len(modes)), start=1):
         bn_param["mode"] = mode
         if student:
-            out, _ = _pair(call_student(forward, x.copy(), gamma.copy(), beta.copy(), bn_param),
+            out, _ = checked_pair(call_student(forward, x.copy(), gamma.copy(), beta.copy(), bn_param),
                            "batchnorm_forward")
-            outs.append(_array(out, f"the output of call {k} ({mode} mode)", x.shape))
+            outs.append(checked_array(out, f"the output of call {k} ({mode} mode)", x.shape))
             for key, store in (("running_mean", means), ("running_var", variances)):
                 if key not in bn_param:
                     raise StudentError(f"left bn_param without {key!r} after call {k} ({mode} mode): store "
                                        f"the running statistics in bn_param (its default is "
                                        f"{'zeros' if key == 'running_mean' else 'ones'})")
-                store.append(_array(bn_param[key], f"bn_param[{key!r}] after call {k}", x.shape[-1:]))
+                store.append(checked_array(bn_param[key], f"bn_param[{key!r}] after call {k}", x.shape[-1:]))
         else:
             out, _ = forward(x.copy(), gamma, beta, bn_param)
             outs.append(np.asarray(out, dtype=float))
@@ -142,7 +145,7 @@ def _bn_diagnose(case, modes, student, pick) -> str | None:
             variant = _bn_run(mistake.forward, case, modes)
         except Exception:  # noqa: BLE001 - a variant that cannot run here says nothing
             continue
-        if all(_error(s, v) <= TOL for s, v in zip(pick(student), pick(variant))):
+        if all(relative_error(s, v) <= TOL for s, v in zip(pick(student), pick(variant))):
             return mistake.diagnosis
     return None
 
@@ -168,9 +171,9 @@ def check_batchnorm_train_forward(batchnorm_forward) -> CheckResult:
         try:
             student = _bn_run(batchnorm_forward, case, ["train"], student=True)
         except StudentError as exc:
-            return failed(name, f"on {case.describe()}: {_words(exc)}.", count)
+            return failed(name, f"on {case.describe()}: {error_words(exc)}.", count)
         out, expected = student[0][0], reference[0][0]
-        error = _error(out, expected)
+        error = relative_error(out, expected)
         if error > TOL:
             text = (f"on {case.describe()} your output differs from torch.nn.BatchNorm1d's by up to "
                     f"{error:.3g}." + _std_words(out, expected, case))
@@ -195,11 +198,11 @@ def check_batchnorm_running_stats(batchnorm_forward) -> CheckResult:
         try:
             student = _bn_run(batchnorm_forward, case, modes, student=True)
         except StudentError as exc:
-            return failed(name, f"on {case.describe()}: {_words(exc)}.", count)
+            return failed(name, f"on {case.describe()}: {error_words(exc)}.", count)
         for step in range(case.num_steps):
             for key, index in (("running_mean", 1), ("running_var", 2)):
                 mine, theirs = student[index][step], reference[index][step]
-                if _error(mine, theirs) > TOL:
+                if relative_error(mine, theirs) > TOL:
                     text = (f"on {case.describe()}, after training batch {step + 1} of {case.num_steps}: "
                             f"your bn_param[{key!r}] is {np.round(mine[:3], 4).tolist()}..., torch's is "
                             f"{np.round(theirs[:3], 4).tolist()}...")
@@ -218,10 +221,10 @@ def _batch_mates_problem(batchnorm_forward) -> str | None:
     rows = []
     for mates in (rng.normal(size=(3, 4)), 10 + 5 * rng.normal(size=(7, 4)), np.empty((0, 4))):
         bn_param = {"mode": "eval", "running_mean": np.full(4, 0.5), "running_var": np.full(4, 2.0)}
-        out, _ = _pair(call_student(batchnorm_forward, np.vstack([sample, mates]), gamma.copy(),
+        out, _ = checked_pair(call_student(batchnorm_forward, np.vstack([sample, mates]), gamma.copy(),
                                     beta.copy(), bn_param), "batchnorm_forward")
-        rows.append(_array(out, "the eval output", (1 + len(mates), 4))[0])
-    change = max(_error(row, rows[0]) for row in rows[1:])
+        rows.append(checked_array(out, "the eval output", (1 + len(mates), 4))[0])
+    change = max(relative_error(row, rows[0]) for row in rows[1:])
     if change > 1e-9:
         return (f"in eval mode the output of one sample changed by up to {change:.3g} when its "
                 "batch-mates changed: one sample's prediction must not depend on the others in "
@@ -242,9 +245,9 @@ def check_batchnorm_eval(batchnorm_forward) -> CheckResult:
         try:
             student = _bn_run(batchnorm_forward, case, modes, student=True)
         except StudentError as exc:
-            return failed(name, f"in eval mode, on {case.describe()}: {_words(exc)}.", count)
-        out_error = _error(student[0][0], reference[0][0])
-        stats_error = max(_error(student[1][0], reference[1][0]), _error(student[2][0], reference[2][0]))
+            return failed(name, f"in eval mode, on {case.describe()}: {error_words(exc)}.", count)
+        out_error = relative_error(student[0][0], reference[0][0])
+        stats_error = max(relative_error(student[1][0], reference[1][0]), relative_error(student[2][0], reference[2][0]))
         if out_error > TOL or stats_error > TOL:
             text = (f"in eval mode, on {case.describe()}: " +
                     (f"your output differs from torch's by up to {out_error:.3g}" if out_error > TOL else
@@ -256,7 +259,7 @@ def check_batchnorm_eval(batchnorm_forward) -> CheckResult:
     try:
         problem = _batch_mates_problem(batchnorm_forward)
     except StudentError as exc:
-        return failed(name, f"in eval mode: {_words(exc)}.", count)
+        return failed(name, f"in eval mode: {error_words(exc)}.", count)
     if problem:
         return failed(name, problem, count, mistakes.BATCH_STATS_IN_EVAL)
     for case in (Case((4, 5), 320, num_steps=4), Case((3, 2), 321, num_steps=3, momentum=0.3)):
@@ -269,15 +272,15 @@ def check_batchnorm_eval(batchnorm_forward) -> CheckResult:
             mine = _bn_run(batchnorm_forward, eval_case, ["eval"], student=True, bn_param=dict(trained))
         except StudentError as exc:
             return failed(name, f"after {case.num_steps} training batches, on {case.describe()}: "
-                                f"{_words(exc)}.", count)
+                                f"{error_words(exc)}.", count)
         expected = _bn_run(ref_bn_forward, eval_case, ["eval"], bn_param={
             **trained, "running_mean": means[-1].copy(), "running_var": variances[-1].copy()})
-        if _error(mine[0][0], expected[0][0]) > TOL:
+        if relative_error(mine[0][0], expected[0][0]) > TOL:
             return failed(name, f"after {case.num_steps} training batches ({case.describe()}), your eval "
                                 "output is not the normalization with the running statistics your "
                                 "training left in bn_param: eval reads bn_param['running_mean'] and "
                                 "bn_param['running_var'] as training wrote them.", count)
-        if _error(mine[1][0], means[-1]) > TOL or _error(mine[2][0], variances[-1]) > TOL:
+        if relative_error(mine[1][0], means[-1]) > TOL or relative_error(mine[2][0], variances[-1]) > TOL:
             return failed(name, f"after {case.num_steps} training batches ({case.describe()}), an eval "
                                 "call changed the running statistics.", count, mistakes.UPDATE_IN_EVAL)
     return passed(name, count, "torch.nn.BatchNorm1d in eval mode (one sample, any batch-mates)")
@@ -305,12 +308,12 @@ def check_layernorm_forward(layernorm_forward) -> CheckResult:
         xs, gamma, beta, running, _ = case.arrays()
         expected = np.asarray(forward_call("layernorm", ref_ln_forward, case, xs[0].copy(), gamma, beta, running)[0])
         try:
-            out, _ = _pair(call_student(forward_call, "layernorm", layernorm_forward, case, xs[0].copy(),
+            out, _ = checked_pair(call_student(forward_call, "layernorm", layernorm_forward, case, xs[0].copy(),
                                         gamma.copy(), beta.copy(), running), "layernorm_forward")
-            out = _array(out, "the output", xs[0].shape)
+            out = checked_array(out, "the output", xs[0].shape)
         except StudentError as exc:
-            return failed(name, f"on {case.describe()}: {_words(exc)}.", count)
-        error = _error(out, expected)
+            return failed(name, f"on {case.describe()}: {error_words(exc)}.", count)
+        error = relative_error(out, expected)
         if error > TOL:
             text = f"on {case.describe()} your output differs from torch.nn.LayerNorm's by up to {error:.3g}."
             if case.unit_affine:
@@ -319,7 +322,7 @@ def check_layernorm_forward(layernorm_forward) -> CheckResult:
             diagnosis = LAST_AXIS if len(case.shape) > 2 else None
             for mistake in mistakes.LAYERNORM:
                 variant = forward_call("layernorm", mistake.forward, case, xs[0].copy(), gamma, beta, running)[0]
-                if _error(out, variant) <= TOL:
+                if relative_error(out, variant) <= TOL:
                     diagnosis = mistake.diagnosis
                     break
             return failed(name, text, count, diagnosis)

@@ -16,7 +16,8 @@ from ..reference.layernorm import layernorm_backward as ref_ln_backward
 from ..reference.layernorm import layernorm_forward as ref_ln_forward
 from . import normalization_mistakes as mistakes
 from .calls import StudentError, call_student, sibling, to_float64
-from .normalization import LAYERNORM_CASES, TOL, Case, _array, _error, _pair, _words, forward_call
+from .normalization import (LAYERNORM_CASES, TOL, Case, checked_array, checked_pair, error_words, forward_call,
+                            relative_error)
 from .result import CheckResult, failed, passed
 
 __all__ = ["check_batchnorm_backward_dx", "check_batchnorm_backward_params", "check_layernorm_backward",
@@ -52,15 +53,15 @@ class _Backward:
             out, cache = self.forward_call(forward, case, x.copy(), gamma, beta, running)
             return [np.asarray(a, dtype=float) for a in (out, *backward(dout.copy(), cache))]
         fname = f"{self.kind}_forward"
-        out, cache = _pair(call_student(self.forward_call, forward, case, x.copy(), gamma.copy(),
+        out, cache = checked_pair(call_student(self.forward_call, forward, case, x.copy(), gamma.copy(),
                                         beta.copy(), running), fname)
-        out = _array(out, f"the output of {fname}", x.shape)
+        out = checked_array(out, f"the output of {fname}", x.shape)
         grads = call_student(backward, dout.copy(), cache)
         if not (isinstance(grads, tuple) and len(grads) == 3):
             raise StudentError(f"{self.kind}_backward should return (dx, dgamma, dbeta), not "
                                f"{type(grads).__name__}")
         shapes = (x.shape, (num_features,), (num_features,))
-        return [out] + [_array(g, what, shape) for g, what, shape in zip(grads, ("dx", "dgamma", "dbeta"), shapes)]
+        return [out] + [checked_array(g, what, shape) for g, what, shape in zip(grads, ("dx", "dgamma", "dbeta"), shapes)]
 
     def student_forward_only(self, forward, case):
         _, gamma, beta, running, _ = case.arrays()
@@ -87,11 +88,11 @@ def _backward_check(name, kind, forward, backward, cases, parts, mistake_list) -
         except StudentError as exc:
             text = str(exc)
             diagnosis = mistakes.DGAMMA_AXIS if text.startswith(("returned dgamma", "returned dbeta")) else None
-            return failed(name, f"on {case.describe()}: {_words(exc)}.", count, diagnosis)
+            return failed(name, f"on {case.describe()}: {error_words(exc)}.", count, diagnosis)
         _, gamma, _, _, dout = case.arrays()
         natural = float(np.max(np.abs(dout))) * float(np.max(np.abs(gamma)))
         for part in parts:
-            error = _error(student[part], reference[part], floor=1e-6 * natural)
+            error = relative_error(student[part], reference[part], floor=1e-6 * natural)
             if error <= TOL:
                 continue
             text = f"on {case.describe()} your {labels[part]} differs from torch's (autograd) by a relative {error:.3g}."
@@ -101,7 +102,7 @@ def _backward_check(name, kind, forward, backward, cases, parts, mistake_list) -
                     variant = runner.run(mistake.forward, mistake.backward, case)
                 except Exception:  # noqa: BLE001
                     continue
-                if _error(student[part], variant[part], floor=1e-6 * natural) <= TOL:
+                if relative_error(student[part], variant[part], floor=1e-6 * natural) <= TOL:
                     diagnosis = mistake.diagnosis
                     break
             if part == 1 and diagnosis is None:
@@ -118,13 +119,13 @@ def _numeric_words(runner, forward, case, student, reference) -> str:
         numeric = _numeric_dx(runner.student_forward_only(forward, case), xs[0], dout)
     except StudentError:
         return ""
-    consistent = _error(student[1], numeric, floor=1e-8) < 1e-4
-    forward_right = _error(student[0], reference[0]) <= TOL
+    consistent = relative_error(student[1], numeric, floor=1e-8) < 1e-4
+    forward_right = relative_error(student[0], reference[0]) <= TOL
     if consistent and not forward_right:
         return (" It is the exact gradient of your own forward, whose output is wrong: fix the "
                 "forward first, and this cell should pass too.")
     return (f" A numeric gradient (central differences) of your forward differs from your dx by a "
-            f"relative {_error(student[1], numeric, floor=1e-8):.3g}: check the formula term by term "
+            f"relative {relative_error(student[1], numeric, floor=1e-8):.3g}: check the formula term by term "
             "with a gradient check on a small input.")
 
 
